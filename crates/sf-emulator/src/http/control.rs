@@ -93,8 +93,20 @@ pub fn reset_org(shared: &Shared, demo: bool) {
     shared.touch();
 }
 
-async fn reset(State(shared): State<Arc<Shared>>, body: Option<Json<ResetBody>>) -> Reply {
-    reset_org(&shared, body.map(|b| b.0.demo).unwrap_or(false));
+/// An optional JSON body: empty means the defaults.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Reply> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| bad(format!("body: {e}")))
+}
+
+async fn reset(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Reply {
+    let b: ResetBody = match optional_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    reset_org(&shared, b.demo);
     ok(json!({"reset": true}))
 }
 
@@ -216,8 +228,11 @@ struct TokenBody {
 
 /// Issues a session without the browser dance, for tests that are not
 /// about sign-in.
-async fn issue_token(State(shared): State<Arc<Shared>>, body: Option<Json<TokenBody>>) -> Reply {
-    let b = body.map(|b| b.0).unwrap_or_default();
+async fn issue_token(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Reply {
+    let b: TokenBody = match optional_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let mut org = shared.org.write();
     let user = match &b.username {
         Some(u) => match org.user_by_username(u) {

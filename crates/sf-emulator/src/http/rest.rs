@@ -690,8 +690,12 @@ fn record_num(org: &Org, o: usize, id: &str) -> Result<u64, Reply> {
             &format!("Provided external ID field does not exist or is not accessible: {id}"),
         ));
     }
-    let Some(p) = parse_id(id).filter(|p| p.prefix == org.def(o).key_prefix) else {
+    if !id.starts_with(&org.def(o).key_prefix) {
         return Err(malformed_id(org, o, id));
+    }
+    // Well-formed but not one of ours (another instance): no such record.
+    let Some(p) = parse_id(id) else {
+        return Err(Reply::not_found());
     };
     match org.record(o, p.num) {
         None => Err(Reply::not_found()),
