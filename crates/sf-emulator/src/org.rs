@@ -508,7 +508,13 @@ impl Org {
             J::Null => Ok(Val::Null),
             J::String(s) => self.coerce_text(obj, fi, s),
             J::Bool(b) if f.ftype == FieldType::Boolean => Ok(Val::Bool(*b)),
-            J::Number(n) if f.ftype.is_numeric() => Ok(Val::Num(n.as_f64().unwrap_or_default())),
+            J::Number(n) if f.ftype.is_numeric() => {
+                let n = n.as_f64().unwrap_or_default();
+                if f.ftype == FieldType::Int && n.fract() != 0.0 {
+                    return Err(type_error(f, &v.to_string()));
+                }
+                Ok(Val::Num(n))
+            }
             J::Number(_) | J::Bool(_) if f.ftype.is_text() => {
                 self.coerce_text(obj, fi, &v.to_string())
             }

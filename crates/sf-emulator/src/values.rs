@@ -79,18 +79,22 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
             return Some(dt.and_utc().timestamp_millis());
         }
     }
-    parse_date(s).map(days_to_ms)
-}
-
-pub fn parse_date(s: &str) -> Option<i32> {
-    let s = s.trim();
-    let head = s.get(..10)?;
-    let d = NaiveDate::parse_from_str(head, "%Y-%m-%d").ok()?;
-    if s.len() == 10 || s[10..].starts_with('T') {
-        Some(date_to_days(d))
+    if s.len() == 10 {
+        parse_date(s).map(days_to_ms)
     } else {
         None
     }
+}
+
+/// A date, or the day of a full date-time.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s.len() == 10 {
+        return NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(date_to_days);
+    }
+    parse_datetime(s).map(ms_to_days)
 }
 
 /// Numbers as Salesforce prints them: integers without a fraction.
@@ -121,5 +125,8 @@ mod tests {
             Some("2024-01-31")
         );
         assert_eq!(parse_date("2024-13-31"), None);
+        assert_eq!(parse_date("2024-01-31T10:00:00Z"), parse_date("2024-01-31"));
+        assert_eq!(parse_datetime("2024-01-31T09:15:00.000 0000"), None);
+        assert_eq!(parse_date("2024-01-31Tgarbage"), None);
     }
 }

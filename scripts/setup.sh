@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sync Studio needs on Debian/Ubuntu,
+# skipping whatever is already there. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: a C toolchain for -sys crates, Node.js and Python for the
+# third-party client suites.
+apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Toolchains installed outside apt count as present.
+command -v node >/dev/null && command -v npm >/dev/null && missing=("${missing[@]/nodejs}") && missing=("${missing[@]/npm}")
+command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 && missing=("${missing[@]/python3}") && missing=("${missing[@]/python3-pip}")
+command -v cc >/dev/null && missing=("${missing[@]/build-essential}")
+read -r -a missing <<<"${missing[*]:-}"
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo is missing; install Rust from your distribution or rustup first" >&2
+  exit 2
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
+# jsforce suite (npm). `npm ci` only when the lock file changed.
+js=tests/conformance/jsforce
+if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+  say "installing jsforce (npm ci)"
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# simple-salesforce suite (PyPI).
+py=tests/conformance/simple_salesforce/requirements.txt
+if ! python3 - "$py" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    name, _, want = line.strip().partition("==")
+    if name and version(name) != want:
+        raise SystemExit(1)
+PY
+then
+  say "installing simple-salesforce and pytest (pip)"
+  python3 -m pip install -q --disable-pip-version-check -r "$py" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r "$py"
+fi

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sets up and runs every check and test: formatting, clippy, the Rust tests
+# (nextest), and the third-party client suites against the playground.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 2
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+failed=()
+passed_total=0
+failed_total=0
+logs=$(mktemp -d)
+
+step() { # name, command...
+  local name=$1; shift
+  say "$name"
+  "$@" 2>&1 | tee "$logs/$name.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("$name")
+}
+
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
+step build cargo build --workspace --quiet
+step rust-tests cargo nextest run --workspace --no-fail-fast --failure-output final
+step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
+step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
+
+# One closing line over every suite.
+n() { grep -Eo "$1" "$2" 2>/dev/null | grep -Eo '[0-9]+' | tail -1; }
+p=$(n '[0-9]+ passed' "$logs/rust-tests.log"); f=$(n '[0-9]+ failed' "$logs/rust-tests.log")
+passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+p=$(n '^# pass [0-9]+' "$logs/jsforce.log"); f=$(n '^# fail [0-9]+' "$logs/jsforce.log")
+passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+p=$(n '[0-9]+ passed' "$logs/simple-salesforce.log"); f=$(n '[0-9]+ failed' "$logs/simple-salesforce.log")
+passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+
+if [ ${#failed[@]} -gt 0 ]; then
+  say "failed steps: ${failed[*]}"
+  echo "${passed_total} passed, $(( failed_total > 0 ? failed_total : ${#failed[@]} )) failed"
+  exit 1
+fi
+echo "${passed_total} passed, 0 failed"
