@@ -69,7 +69,7 @@ pub fn status_json(shared: &Shared) -> Value {
     })
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Reply {
+pub async fn status(State(shared): State<Arc<Shared>>) -> Reply {
     ok(status_json(&shared))
 }
 

@@ -114,6 +114,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::handle))
+        .route("/__emulator/", get(control::status))
         .nest("/__emulator", control::routes())
         .fallback(|| async {
             json_response(
