@@ -28,15 +28,33 @@ fn csv_rows(n: usize) -> String {
     let mut out = String::with_capacity(n * 80);
     out.push_str("Name,Industry,NumberOfEmployees,AnnualRevenue,BillingCity,ERP_Id__c\n");
     for i in 0..n {
-        let _ = writeln!(out, "Company {i},{},{},{}.5,{},ERP-{i}", industries[i % 5], i % 5000, i * 10, cities[i % 6]);
+        let _ = writeln!(
+            out,
+            "Company {i},{},{},{}.5,{},ERP-{i}",
+            industries[i % 5],
+            i % 5000,
+            i * 10,
+            cities[i % 6]
+        );
     }
     out
 }
 
 async fn wait_ingest(http: &Client, base: &str, token: &str, id: &str) -> Value {
     loop {
-        let info: Value = http.get(format!("{base}{V}/jobs/ingest/{id}")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-        if matches!(info["state"].as_str(), Some("JobComplete" | "Failed" | "Aborted")) {
+        let info: Value = http
+            .get(format!("{base}{V}/jobs/ingest/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if matches!(
+            info["state"].as_str(),
+            Some("JobComplete" | "Failed" | "Aborted")
+        ) {
             return info;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -45,15 +63,26 @@ async fn wait_ingest(http: &Client, base: &str, token: &str, id: &str) -> Value 
 
 #[tokio::main]
 async fn main() {
-    let rows: usize = std::env::var("ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = std::env::var("ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000);
     let seed = serde_json::from_value(json!({
         "fields": {"Account": [{"name": "ERP_Id__c", "type": "string", "length": 40, "externalId": true, "unique": true}]},
         "dailyApiLimit": 100_000_000u64
     }))
     .unwrap();
-    let emu = Emulator::start(Config { seed: Some(seed), ..Default::default() }).await.unwrap();
+    let emu = Emulator::start(Config {
+        seed: Some(seed),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let base = emu.base_url().to_string();
-    let token = emu.issue_token("bench")["access_token"].as_str().unwrap().to_string();
+    let token = emu.issue_token("bench")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let http = Client::new();
     let rss_start = rss_mb("VmRSS:");
     let mut table: Vec<(String, String, String)> = vec![];
@@ -64,25 +93,58 @@ async fn main() {
         .post(format!("{base}{V}/jobs/ingest"))
         .bearer_auth(&token)
         .json(&json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = job["id"].as_str().unwrap().to_string();
     let upload_started = Instant::now();
-    let r = http.put(format!("{base}{V}/jobs/ingest/{id}/batches")).bearer_auth(&token).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    let r = http
+        .put(format!("{base}{V}/jobs/ingest/{id}/batches"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let processing_started = Instant::now();
-    http.patch(format!("{base}{V}/jobs/ingest/{id}")).bearer_auth(&token).json(&json!({"state": "UploadComplete"})).send().await.unwrap();
+    http.patch(format!("{base}{V}/jobs/ingest/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({"state": "UploadComplete"}))
+        .send()
+        .await
+        .unwrap();
     let info = wait_ingest(&http, &base, &token, &id).await;
     let processing = processing_started.elapsed();
     let end_to_end = upload_started.elapsed();
     assert_eq!(info["numberRecordsProcessed"].as_u64(), Some(rows as u64));
     assert_eq!(info["numberRecordsFailed"].as_u64(), Some(0));
-    table.push(("Bulk API 2.0 ingest (insert), processing".into(), format!("{rows} rows"), format!("{:.0} rows/s", rows as f64 / processing.as_secs_f64())));
-    table.push(("Bulk API 2.0 ingest, upload + processing".into(), format!("{rows} rows"), format!("{:.0} rows/s", rows as f64 / end_to_end.as_secs_f64())));
+    table.push((
+        "Bulk API 2.0 ingest (insert), processing".into(),
+        format!("{rows} rows"),
+        format!("{:.0} rows/s", rows as f64 / processing.as_secs_f64()),
+    ));
+    table.push((
+        "Bulk API 2.0 ingest, upload + processing".into(),
+        format!("{rows} rows"),
+        format!("{:.0} rows/s", rows as f64 / end_to_end.as_secs_f64()),
+    ));
 
     // 2. Memory with every record held.
     let rss_held = rss_mb("VmRSS:");
-    table.push(("Memory: whole process with the records held".into(), format!("{rows} records"), format!("{rss_held:.0} MB RSS")));
-    table.push(("Memory: growth from the empty org".into(), format!("{rows} records"), format!("{:.0} MB", rss_held - rss_start)));
+    table.push((
+        "Memory: whole process with the records held".into(),
+        format!("{rows} records"),
+        format!("{rss_held:.0} MB RSS"),
+    ));
+    table.push((
+        "Memory: growth from the empty org".into(),
+        format!("{rows} records"),
+        format!("{:.0} MB", rss_held - rss_start),
+    ));
 
     // 3. REST query paging (2,000 a page), bodies read in full.
     let paged = rows.min(200_000);
@@ -92,15 +154,35 @@ async fn main() {
         &[("q", format!("SELECT Id, Name, Industry, NumberOfEmployees, BillingCity FROM Account LIMIT {paged}"))],
     )
     .unwrap();
-    let mut page: Value = http.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let mut page: Value = http
+        .get(url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut seen = page["records"].as_array().unwrap().len();
     while let Some(next) = page["nextRecordsUrl"].as_str() {
-        page = http.get(format!("{base}{next}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        page = http
+            .get(format!("{base}{next}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         seen += page["records"].as_array().unwrap().len();
     }
     assert_eq!(seen, paged);
     let t = started.elapsed();
-    table.push(("REST query paging (2,000 a page, JSON parsed)".into(), format!("{paged} rows"), format!("{:.0} rows/s", paged as f64 / t.as_secs_f64())));
+    table.push((
+        "REST query paging (2,000 a page, JSON parsed)".into(),
+        format!("{paged} rows"),
+        format!("{:.0} rows/s", paged as f64 / t.as_secs_f64()),
+    ));
 
     // 4. Bulk API 2.0 query results.
     let started = Instant::now();
@@ -111,7 +193,15 @@ async fn main() {
         .send().await.unwrap().json().await.unwrap();
     let qid = job["id"].as_str().unwrap().to_string();
     loop {
-        let info: Value = http.get(format!("{base}{V}/jobs/query/{qid}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let info: Value = http
+            .get(format!("{base}{V}/jobs/query/{qid}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if info["state"] == "JobComplete" {
             break;
         }
@@ -126,7 +216,11 @@ async fn main() {
         }
         let r = http.get(u).bearer_auth(&token).send().await.unwrap();
         let next = r.headers()["sforce-locator"].to_str().unwrap().to_string();
-        total += r.headers()["sforce-numberofrecords"].to_str().unwrap().parse::<usize>().unwrap();
+        total += r.headers()["sforce-numberofrecords"]
+            .to_str()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap();
         let _ = r.bytes().await.unwrap();
         if next == "null" {
             break;
@@ -135,12 +229,25 @@ async fn main() {
     }
     assert_eq!(total, rows);
     let t = started.elapsed();
-    table.push(("Bulk API 2.0 query results (CSV)".into(), format!("{rows} rows"), format!("{:.0} rows/s", rows as f64 / t.as_secs_f64())));
-    table.push(("Peak memory of the run".into(), String::new(), format!("{:.0} MB (VmHWM)", rss_mb("VmHWM:"))));
+    table.push((
+        "Bulk API 2.0 query results (CSV)".into(),
+        format!("{rows} rows"),
+        format!("{:.0} rows/s", rows as f64 / t.as_secs_f64()),
+    ));
+    table.push((
+        "Peak memory of the run".into(),
+        String::new(),
+        format!("{:.0} MB (VmHWM)", rss_mb("VmHWM:")),
+    ));
 
     let w0 = table.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = table.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    println!("\nsf-emulator throughput ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "\nsf-emulator throughput ({} cores)\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!("| {:w0$} | {:w1$} | result |", "measure", "size");
     println!("|{}|{}|---|", "-".repeat(w0 + 2), "-".repeat(w1 + 2));
     for (a, b, c) in &table {

@@ -73,7 +73,7 @@ pub fn canonical_15(input: &str) -> Option<String> {
     match input.len() {
         15 => Some(input.to_string()),
         18 => {
-            let mut chars: Vec<u8> = input[..15].as_bytes().to_vec();
+            let mut chars: Vec<u8> = input.as_bytes()[..15].to_vec();
             for (chunk, flag_char) in input[15..].bytes().enumerate() {
                 let flags = SUFFIX
                     .iter()

@@ -639,7 +639,7 @@ impl Org {
                 .with_fields(vec![f.name.clone()])),
             None => Err(RecordError::new(
                 "INVALID_CROSS_REFERENCE_KEY",
-                format!("invalid cross reference id"),
+                "invalid cross reference id",
             )
             .with_fields(vec![f.name.clone()])),
         }

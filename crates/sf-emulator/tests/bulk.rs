@@ -409,3 +409,54 @@ async fn query_jobs_page_with_locators() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn query_jobs_list_abort_and_delete() {
+    let org = Org::start().await;
+    let (_, a) = org.send(Method::POST, &format!("{V}/jobs/query"), json!({"operation": "queryAll", "query": "SELECT Id FROM Account", "columnDelimiter": "PIPE", "lineEnding": "CRLF"})).await;
+    assert_eq!(a["operation"], "queryAll");
+    assert_eq!(a["columnDelimiter"], "PIPE");
+    let (_, list) = org.get(&format!("{V}/jobs/query")).await;
+    assert_eq!(list["records"].as_array().unwrap().len(), 1);
+    let id = a["id"].as_str().unwrap();
+    let (s, aborted) = org
+        .send(
+            Method::PATCH,
+            &format!("{V}/jobs/query/{id}"),
+            json!({"state": "Aborted"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(matches!(
+        aborted["state"].as_str(),
+        Some("Aborted" | "JobComplete")
+    ));
+    let r = org
+        .req(Method::DELETE, &format!("{V}/jobs/query/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        org.get(&format!("{V}/jobs/query/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, e) = org
+        .send(
+            Method::POST,
+            &format!("{V}/jobs/query"),
+            json!({"query": "SELECT COUNT() FROM Account"}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "INVALIDJOB"));
+    // Closing a REST query locator is accepted.
+    let r = org
+        .req(
+            Method::DELETE,
+            &format!("{V}/query/01gDn0000000001IAA-2000"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}

@@ -145,7 +145,7 @@ impl<'a> Parser<'a> {
                 return Err(SoqlError::malformed(
                     self.src,
                     self.peek().pos,
-                    "Sync Studio's emulator does not support subqueries".to_string(),
+                    "Sync Studio's emulator does not support subqueries",
                 ));
             } else {
                 select.push(SelectItem::Field(self.path()?));
@@ -310,7 +310,7 @@ impl<'a> Parser<'a> {
                 return Err(SoqlError::malformed(
                     self.src,
                     self.peek().pos,
-                    "Sync Studio's emulator does not support semi-join subqueries".to_string(),
+                    "Sync Studio's emulator does not support semi-join subqueries",
                 ));
             }
             let value_pos = self.peek().pos;
