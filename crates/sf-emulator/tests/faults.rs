@@ -210,44 +210,15 @@ async fn unable_to_lock_row_in_collections_and_bulk() {
     );
     org.control("/lock-row", json!({"probability": 1.0, "times": 1}))
         .await;
-    let (_, info) = org
-        .send(
-            Method::POST,
-            &format!("{V}/jobs/ingest"),
-            json!({"object": "Lead", "operation": "insert"}),
-        )
-        .await;
-    let id = info["id"].as_str().unwrap();
-    org.req(Method::PUT, &format!("{V}/jobs/ingest/{id}/batches"))
-        .header("content-type", "text/csv")
-        .body("LastName,Company\na,b\nc,d\n")
-        .send()
-        .await
-        .unwrap();
-    org.send(
-        Method::PATCH,
-        &format!("{V}/jobs/ingest/{id}"),
-        json!({"state": "UploadComplete"}),
+    let (id, info) = run(
+        &org,
+        json!({"object": "Lead", "operation": "insert"}),
+        "LastName,Company\na,b\nc,d\n",
     )
     .await;
-    let mut info = Value::Null;
-    for _ in 0..200 {
-        info = org.get(&format!("{V}/jobs/ingest/{id}")).await.1;
-        if info["state"] == "JobComplete" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     assert_eq!(info["numberRecordsFailed"], 1);
-    let failed = org
-        .req(Method::GET, &format!("{V}/jobs/ingest/{id}/failedResults"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(failed.contains("UNABLE_TO_LOCK_ROW"), "{failed}");
+    let failed = results(&org, &id, "failedResults").await;
+    assert_eq!(&failed[0][1][..19], "UNABLE_TO_LOCK_ROW:");
 }
 
 #[tokio::test]

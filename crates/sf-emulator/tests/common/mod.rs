@@ -4,6 +4,7 @@
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sf_emulator::{Config, Emulator, Seed};
+use std::time::Duration;
 
 pub struct Org {
     pub emu: Emulator,
@@ -141,4 +142,75 @@ pub async fn json_of(r: Response) -> (StatusCode, Value) {
 /// The errorCode of a Salesforce error body.
 pub fn code(v: &Value) -> &str {
     v[0]["errorCode"].as_str().unwrap_or("")
+}
+
+// ---- Bulk API 2.0 jobs ----
+
+pub async fn job(org: &Org, spec: Value) -> String {
+    let (s, info) = org
+        .send(Method::POST, &format!("{V}/jobs/ingest"), spec)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["state"], "Open");
+    assert!(info["contentUrl"].as_str().unwrap().ends_with("/batches"));
+    info["id"].as_str().unwrap().to_string()
+}
+
+pub async fn upload(org: &Org, id: &str, csv: &str) -> StatusCode {
+    org.req(Method::PUT, &format!("{V}/jobs/ingest/{id}/batches"))
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+pub async fn close_and_wait(org: &Org, id: &str) -> Value {
+    let (s, _) = org
+        .send(
+            Method::PATCH,
+            &format!("{V}/jobs/ingest/{id}"),
+            json!({"state": "UploadComplete"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for _ in 0..600 {
+        let (_, info) = org.get(&format!("{V}/jobs/ingest/{id}")).await;
+        if matches!(
+            info["state"].as_str(),
+            Some("JobComplete" | "Failed" | "Aborted")
+        ) {
+            return info;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+pub async fn results(org: &Org, id: &str, kind: &str) -> Vec<csv::StringRecord> {
+    let r = org
+        .req(Method::GET, &format!("{V}/jobs/ingest/{id}/{kind}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.text().await.unwrap();
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+pub async fn run(org: &Org, spec: Value, csv: &str) -> (String, Value) {
+    let id = job(org, spec).await;
+    assert_eq!(upload(org, &id, csv).await, StatusCode::CREATED);
+    let info = close_and_wait(org, &id).await;
+    (id, info)
 }

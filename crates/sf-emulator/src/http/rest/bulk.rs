@@ -1,0 +1,432 @@
+//! Bulk API 2.0 endpoints: ingest and query jobs.
+
+use super::*;
+
+const DEFAULT_QUERY_RESULTS_PAGE: usize = 50_000;
+
+const INGEST_CHUNK: usize = 2000;
+
+const MAX_BULK_UPLOAD: usize = 150 * 1024 * 1024;
+
+pub(super) fn list_jobs(org: &Org, query: bool) -> Reply {
+    let mut records: Vec<(i64, Value)> = if query {
+        org.bulk
+            .query
+            .values()
+            .map(|j| (j.created, j.info(false)))
+            .collect()
+    } else {
+        org.bulk
+            .ingest
+            .values()
+            .map(|j| (j.created, j.info(false)))
+            .collect()
+    };
+    records.sort_by_key(|(t, _)| *t);
+    let records: Vec<Value> = records.into_iter().map(|(_, v)| v).collect();
+    Reply::json(
+        200,
+        json!({"done": true, "records": records, "nextRecordsUrl": null}),
+    )
+}
+
+pub(super) fn create_ingest_job(org: &mut Org, req: &Req) -> Reply {
+    let body = match json_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let Some(object) = s("object") else {
+        return Reply::error(400, "INVALIDJOB", "InvalidJob : Object is required");
+    };
+    let Some(o) = org.object(&object) else {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Unable to find object: {object}"),
+        );
+    };
+    let operation = s("operation").unwrap_or_default();
+    if !["insert", "update", "upsert", "delete", "hardDelete"].contains(&operation.as_str()) {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Invalid operation: {operation}"),
+        );
+    }
+    let ext = s("externalIdFieldName");
+    if operation == "upsert" {
+        let Some(e) = &ext else {
+            return Reply::error(
+                400,
+                "INVALIDJOB",
+                "InvalidJob : External ID was blank for upsert",
+            );
+        };
+        let d = org.def(o);
+        if !d
+            .field(e)
+            .is_some_and(|fi| d.fields[fi].external_id || d.fields[fi].sys == Some(SysField::Id))
+        {
+            return Reply::error(
+                400,
+                "INVALIDJOB",
+                &format!(
+                    "InvalidJob : Field name provided, {e} is not an External ID or indexed field for {}",
+                    d.name
+                ),
+            );
+        }
+    }
+    let line_ending = s("lineEnding").unwrap_or_else(|| "LF".into());
+    let delimiter = s("columnDelimiter").unwrap_or_else(|| "COMMA".into());
+    if line_ending != "LF" && line_ending != "CRLF" {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Invalid lineEnding: {line_ending}"),
+        );
+    }
+    if delimiter_byte(&delimiter).is_none() {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Invalid columnDelimiter: {delimiter}"),
+        );
+    }
+    if s("contentType").is_some_and(|c| c != "CSV") {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            "InvalidJob : Only CSV content is supported",
+        );
+    }
+    let now = org.now();
+    let serial = org.serial();
+    let job = IngestJob {
+        id: make_id("750", serial),
+        object: org.def(o).name.clone(),
+        key_prefix: org.def(o).key_prefix.clone(),
+        operation,
+        external_id_field: ext,
+        line_ending,
+        column_delimiter: delimiter,
+        state: "Open".into(),
+        created: now,
+        modstamp: now,
+        created_by: req.user,
+        api_version: req.version.clone(),
+        data: vec![],
+        header_end: 0,
+        results: vec![],
+        processed: 0,
+        failed: 0,
+        error_message: None,
+        processing_ms: 0,
+    };
+    let info = job.info(false);
+    org.bulk.ingest.insert(job.id.clone(), job);
+    Reply::json(200, info)
+}
+
+pub(super) fn upload_batch(org: &mut Org, id: &str, req: &Req) -> Reply {
+    let Some(job) = org.bulk.ingest.get_mut(id) else {
+        return job_not_found();
+    };
+    let ct = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("text/csv") {
+        return Reply::error(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            &format!("Content-Type header specified in HTTP request is not supported: {ct}"),
+        );
+    }
+    if job.state != "Open" {
+        return Reply::error(
+            409,
+            "INVALIDJOBSTATE",
+            &format!("Job {id} is not in the Open state: {}", job.state),
+        );
+    }
+    if job.data.len() + req.body.len() > MAX_BULK_UPLOAD {
+        return Reply::error(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            "The upload exceeds the 150 MB limit of a Bulk API 2.0 job",
+        );
+    }
+    if job.data.is_empty() {
+        job.data.extend_from_slice(&req.body);
+    } else {
+        // A later upload repeats the header row: keep only its data rows.
+        let body = &req.body[..];
+        let skip = body
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| p + 1)
+            .unwrap_or(body.len());
+        if !job.data.ends_with(b"\n") {
+            job.data.push(b'\n');
+        }
+        job.data.extend_from_slice(&body[skip..]);
+    }
+    Reply::empty(201)
+}
+
+pub(super) fn patch_ingest_job(shared: &Arc<Shared>, org: &mut Org, id: &str, req: &Req) -> Reply {
+    let body = match json_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(job) = org.bulk.ingest.get_mut(id) else {
+        return job_not_found();
+    };
+    let now = org.clock.now();
+    match body.get("state").and_then(Value::as_str) {
+        Some("UploadComplete") => {
+            if job.state != "Open" {
+                return Reply::error(
+                    409,
+                    "INVALIDJOBSTATE",
+                    &format!("Job {id} is not in the Open state: {}", job.state),
+                );
+            }
+            job.state = "UploadComplete".into();
+            job.modstamp = now;
+            let info = job.info(false);
+            let shared = shared.clone();
+            let id = id.to_string();
+            std::thread::spawn(move || process_ingest(&shared, &id));
+            Reply::json(200, info)
+        }
+        Some("Aborted") => {
+            if matches!(job.state.as_str(), "JobComplete" | "Failed") {
+                return Reply::error(
+                    409,
+                    "INVALIDJOBSTATE",
+                    &format!("Job {id} is already {}", job.state),
+                );
+            }
+            job.state = "Aborted".into();
+            job.modstamp = now;
+            Reply::json(200, job.info(false))
+        }
+        other => Reply::error(
+            400,
+            "INVALIDJOBSTATE",
+            &format!("Invalid state: {}", other.unwrap_or("(none)")),
+        ),
+    }
+}
+
+/// Runs an ingest job in chunks, letting other requests in between.
+fn process_ingest(shared: &Arc<Shared>, id: &str) {
+    let started = std::time::Instant::now();
+    let prepared = {
+        let mut org = shared.org.write();
+        let Some(mut job) = org.bulk.ingest.remove(id) else {
+            return;
+        };
+        if job.state != "UploadComplete" {
+            org.bulk.ingest.insert(id.to_string(), job);
+            return;
+        }
+        job.state = "InProgress".into();
+        let plan = crate::bulk::prepare_ingest(&org, &mut job);
+        let user = job.created_by;
+        if let Err(msg) = &plan {
+            job.state = "Failed".into();
+            job.error_message = Some(msg.clone());
+            job.modstamp = org.now();
+        }
+        org.bulk.ingest.insert(id.to_string(), job);
+        plan.ok().map(|p| (p, user))
+    };
+    let Some((plan, user)) = prepared else {
+        shared.touch();
+        return;
+    };
+    let total = plan.len();
+    let mut at = 0;
+    while at < total {
+        let end = (at + INGEST_CHUNK).min(total);
+        let mut org = shared.org.write();
+        if org.bulk.ingest.get(id).is_none_or(|j| j.state == "Aborted") {
+            break;
+        }
+        let results = plan.process(&mut org, at..end, user);
+        let job = org.bulk.ingest.get_mut(id).expect("checked");
+        for r in results {
+            job.processed += 1;
+            if matches!(r.outcome, crate::bulk::Outcome::Failed { .. }) {
+                job.failed += 1;
+            }
+            job.results.push(r);
+        }
+        drop(org);
+        shared.touch();
+        at = end;
+    }
+    let mut org = shared.org.write();
+    let now = org.now();
+    if let Some(job) = org.bulk.ingest.get_mut(id) {
+        if job.state == "Aborted" {
+            let done = job.results.len();
+            for i in done..total {
+                let (start, end) = plan.row_span(i);
+                job.results.push(crate::bulk::RowResult {
+                    start,
+                    end,
+                    outcome: crate::bulk::Outcome::Unprocessed,
+                });
+            }
+        } else {
+            job.state = "JobComplete".into();
+        }
+        job.modstamp = now;
+        job.processing_ms = started.elapsed().as_millis() as u64;
+    }
+    shared.touch();
+}
+
+pub(super) fn create_query_job(shared: &Arc<Shared>, org: &mut Org, req: &Req) -> Reply {
+    let body = match json_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let operation = s("operation").unwrap_or_else(|| "query".into());
+    if operation != "query" && operation != "queryAll" {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Invalid operation: {operation}"),
+        );
+    }
+    let Some(soql) = s("query") else {
+        return Reply::error(400, "INVALIDJOB", "InvalidJob : query is required");
+    };
+    let plan = match Plan::compile(org, &soql) {
+        Ok(p) => p,
+        Err(e) => return soql_error(e),
+    };
+    if plan.count_all || !plan.count_fields.is_empty() {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            "InvalidJob : Aggregate queries are not supported by Bulk API 2.0 query jobs",
+        );
+    }
+    let delimiter = s("columnDelimiter").unwrap_or_else(|| "COMMA".into());
+    if delimiter_byte(&delimiter).is_none() {
+        return Reply::error(
+            400,
+            "INVALIDJOB",
+            &format!("InvalidJob : Invalid columnDelimiter: {delimiter}"),
+        );
+    }
+    let now = org.now();
+    let serial = org.serial();
+    let job = QueryJob {
+        id: make_id("750", serial),
+        operation: operation.clone(),
+        object: org.def(plan.obj).name.clone(),
+        query: soql,
+        state: "UploadComplete".into(),
+        created: now,
+        modstamp: now,
+        created_by: req.user,
+        api_version: req.version.clone(),
+        column_delimiter: delimiter,
+        line_ending: s("lineEnding").unwrap_or_else(|| "LF".into()),
+        plan: Arc::new(plan),
+        nums: None,
+        processing_ms: 0,
+    };
+    let info = job.info(false);
+    let id = job.id.clone();
+    org.bulk.query.insert(id.clone(), job);
+    let shared = shared.clone();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let (plan, all) = {
+            let org = shared.org.read();
+            let Some(j) = org.bulk.query.get(&id) else {
+                return;
+            };
+            (j.plan.clone(), j.operation == "queryAll")
+        };
+        let nums = {
+            let org = shared.org.read();
+            plan.execute(&org, all)
+        };
+        let mut org = shared.org.write();
+        let now = org.now();
+        if let Some(j) = org.bulk.query.get_mut(&id)
+            && j.state != "Aborted"
+        {
+            j.nums = Some(Arc::new(nums));
+            j.state = "JobComplete".into();
+            j.modstamp = now;
+            j.processing_ms = started.elapsed().as_millis() as u64;
+        }
+    });
+    Reply::json(200, info)
+}
+
+pub(super) fn query_results(org: &Org, id: &str, req: &Req) -> Reply {
+    let Some(job) = org.bulk.query.get(id) else {
+        return job_not_found();
+    };
+    let Some(nums) = job.nums.as_ref().filter(|_| job.state == "JobComplete") else {
+        return Reply::error(
+            400,
+            "INVALIDJOBSTATE",
+            &format!("Job {id} is not complete: {}", job.state),
+        );
+    };
+    let start = match req
+        .param("locator")
+        .filter(|l| !l.is_empty() && *l != "null")
+    {
+        Some(l) => match STANDARD_NO_PAD
+            .decode(l.trim_end_matches('='))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            Some(n) if n <= nums.len() => n,
+            _ => return Reply::error(400, "INVALIDLOCATOR", &format!("Invalid locator: {l}")),
+        },
+        None => 0,
+    };
+    let max = req
+        .param("maxRecords")
+        .and_then(|m| m.parse::<usize>().ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_QUERY_RESULTS_PAGE);
+    let end = (start + max).min(nums.len());
+    let delimiter = delimiter_byte(&job.column_delimiter).unwrap_or(b',');
+    let body = render_csv(
+        org,
+        &job.plan,
+        &nums[start..end],
+        true,
+        delimiter,
+        job.line_ending == "CRLF",
+    );
+    let locator = if end < nums.len() {
+        STANDARD_NO_PAD.encode(end.to_string())
+    } else {
+        "null".to_string()
+    };
+    let mut r = Reply::csv(body);
+    r.headers.push(("sforce-locator", locator));
+    r.headers
+        .push(("sforce-numberofrecords", (end - start).to_string()));
+    r
+}
