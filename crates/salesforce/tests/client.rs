@@ -1,0 +1,312 @@
+//! The client against faults the emulator injects.
+
+use futures::TryStreamExt;
+use salesforce::{App, Client, Config, Error};
+use serde_json::json;
+use sf_emulator::{Emulator, FaultKind, FaultRule};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+async fn setup(demo: bool) -> (Emulator, Client, Arc<AtomicUsize>) {
+    let org = Emulator::start(sf_emulator::Config {
+        demo_data: demo,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = org.issue_token("sync-studio-tests");
+    let tokens = salesforce::Tokens {
+        access_token: t["access_token"].as_str().unwrap().into(),
+        refresh_token: t["refresh_token"].as_str().map(str::to_string),
+        instance_url: org.base_url().into(),
+        id_url: t["id"].as_str().map(str::to_string),
+    };
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let counter = refreshes.clone();
+    let mut cfg = Config::new(
+        org.base_url(),
+        App {
+            client_id: "sync-studio-tests".into(),
+            client_secret: None,
+        },
+    );
+    cfg.retry_base = Duration::from_millis(10);
+    cfg.on_refresh = Some(Arc::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let client = Client::connect(cfg, tokens).await.unwrap();
+    (org, client, refreshes)
+}
+
+fn fault(route: &str, method: Option<&str>, kind: FaultKind, times: u64) -> FaultRule {
+    FaultRule {
+        route: route.into(),
+        method: method.map(str::to_string),
+        kind,
+        probability: 1.0,
+        times: Some(times),
+        retry_after: None,
+        latency_ms: None,
+    }
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refreshed_once_for_twenty_callers() {
+    let (org, client, refreshes) = setup(true).await;
+    let old = client.tokens().access_token;
+    org.expire_tokens();
+    let calls = (0..20).map(|i| {
+        let c = client.clone();
+        async move {
+            c.query_page(&format!("SELECT Id FROM Account LIMIT {}", i + 1), false)
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.unwrap().records.len(), i + 1);
+    }
+    assert_eq!(
+        refreshes.load(Ordering::SeqCst),
+        1,
+        "one refresh for all twenty"
+    );
+    assert_ne!(client.tokens().access_token, old);
+    assert_eq!(client.tokens().instance_url, org.base_url());
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_needs_grant_access() {
+    let (org, client, _) = setup(false).await;
+    let refresh = client.tokens().refresh_token.unwrap();
+    salesforce::auth::revoke(org.base_url(), &refresh)
+        .await
+        .unwrap();
+    let err = client.limits().await.unwrap_err();
+    assert!(matches!(err, Error::NeedsGrant(_)), "{err:?}");
+    assert_eq!(err.kind(), "needs_grant");
+    assert!(err.next_step().contains("Grant access"));
+}
+
+#[tokio::test]
+async fn server_errors_resets_and_503_are_retried() {
+    let (org, client, _) = setup(false).await;
+    org.add_fault(fault("limits", None, FaultKind::Error500, 2));
+    client.limits().await.expect("two 500s, then success");
+    org.add_fault(FaultRule {
+        retry_after: Some(1),
+        ..fault("limits", None, FaultKind::Error503, 1)
+    });
+    let started = std::time::Instant::now();
+    client.limits().await.expect("503, then success");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After is honoured"
+    );
+    org.add_fault(fault("query", None, FaultKind::Reset, 2));
+    client
+        .query_page("SELECT Id FROM Account", false)
+        .await
+        .expect("resets on a read are retried");
+    org.add_fault(fault("limits", None, FaultKind::Error500, 10));
+    let err = client.limits().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Api { status: 500, ref code, .. } if code == "UNKNOWN_EXCEPTION"),
+        "gives up after max_retries: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_create_is_not_sent_again() {
+    let (org, client, _) = setup(false).await;
+    org.add_fault(fault("sobjects", Some("POST"), FaultKind::ResetAfter, 1));
+    let err = client
+        .create("Account", &json!({"Name": "Exactly once"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    let count = client
+        .query_page("SELECT Id FROM Account WHERE Name = 'Exactly once'", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        count.total_size, 1,
+        "created once, not duplicated by a retry"
+    );
+    // A 503 means the create was not processed: that one is retried.
+    org.add_fault(fault("sobjects", Some("POST"), FaultKind::Error503, 1));
+    client
+        .create("Account", &json!({"Name": "After 503"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .query_page("SELECT Id FROM Account WHERE Name = 'After 503'", false)
+            .await
+            .unwrap()
+            .total_size,
+        1
+    );
+    // A reset before handling on an update is simply retried.
+    let id = client
+        .create("Account", &json!({"Name": "To update"}))
+        .await
+        .unwrap();
+    org.add_fault(fault("sobjects", Some("PATCH"), FaultKind::Reset, 1));
+    client
+        .update("Account", &id, &json!({"Name": "Updated"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get("Account", &id, Some(&["Name"])).await.unwrap()["Name"],
+        "Updated"
+    );
+}
+
+#[tokio::test]
+async fn the_daily_cap_stops_work_before_the_org_limit() {
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let t = org.issue_token("cap");
+    let tokens = salesforce::Tokens {
+        access_token: t["access_token"].as_str().unwrap().into(),
+        refresh_token: None,
+        instance_url: org.base_url().into(),
+        id_url: None,
+    };
+    let mut cfg = Config::new(
+        org.base_url(),
+        App {
+            client_id: "cap".into(),
+            client_secret: None,
+        },
+    );
+    cfg.daily_cap = Some(3);
+    cfg.api_version = Some("59.0".into());
+    let client = Client::connect(cfg, tokens).await.unwrap();
+    for _ in 0..3 {
+        client.limits().await.unwrap();
+    }
+    assert_eq!(client.api_usage(), (3, 15_000));
+    let err = client.limits().await.unwrap_err();
+    assert!(matches!(err, Error::ApiCap { used: 3, cap: 3 }), "{err:?}");
+    assert_eq!(org.api_used(), 3, "the capped call never left");
+}
+
+#[tokio::test]
+async fn query_streams_follow_next_records_url() {
+    let (org, client, _) = setup(false).await;
+    let records: Vec<_> = (0..2500).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("L{i}"), "Company": "Stream"})).collect();
+    for chunk in records.chunks(200) {
+        client
+            .request(
+                reqwest::Method::POST,
+                "composite/sobjects",
+                &[],
+                Some(&json!({"records": chunk})),
+            )
+            .await
+            .unwrap();
+    }
+    let rows: Vec<serde_json::Value> = client
+        .query(
+            "SELECT Id, LastName FROM Lead WHERE Company = 'Stream'",
+            false,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2500);
+    let ids: std::collections::HashSet<_> = rows
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2500);
+    let err = client
+        .query("SELEC Id FROM Lead", false)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.api_code(), Some("MALFORMED_QUERY"));
+    assert_eq!(err.kind(), "api");
+    let _ = org;
+}
+
+#[tokio::test]
+async fn describes_are_cached_and_upserts_report_created() {
+    let (org, client, _) = setup(false).await;
+    let seed: sf_emulator::Seed = serde_json::from_value(json!({"fields": {"Account": [{"name": "ERP_Id__c", "type": "string", "externalId": true, "unique": true}]}})).unwrap();
+    org.seed(&seed).unwrap();
+    let before = org.api_used();
+    let a = client.describe("Account").await.unwrap();
+    let b = client.describe("account").await.unwrap();
+    assert!(Arc::ptr_eq(&a, &b));
+    assert_eq!(
+        org.api_used(),
+        before + 1,
+        "the second describe came from the cache"
+    );
+    let (id, created) = client
+        .upsert("Account", "ERP_Id__c", "E/1 x", &json!({"Name": "U"}))
+        .await
+        .unwrap();
+    assert!(created);
+    let (same, created) = client
+        .upsert("Account", "ERP_Id__c", "E/1 x", &json!({"Name": "U2"}))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(id, same);
+}
+
+/// A tracing writer the test can read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_reaches_the_log() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (org, client, _) = setup(false).await;
+    let first = client.tokens();
+    org.expire_tokens();
+    org.add_fault(fault("limits", None, FaultKind::Reset, 1));
+    client.limits().await.unwrap();
+    let second = client.tokens();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("refreshing"),
+        "the log did record the work: {log}"
+    );
+    for secret in [
+        &first.access_token,
+        &second.access_token,
+        first.refresh_token.as_ref().unwrap(),
+    ] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a token leaked into the log"
+        );
+        assert!(
+            !log.contains(&secret[16..]),
+            "part of a token leaked into the log"
+        );
+    }
+    assert!(!log.to_ascii_lowercase().contains("authorization"));
+}

@@ -1,0 +1,271 @@
+//! Grant access end to end: the test plays the user's browser against the
+//! emulator's real login and consent pages, and the redirect reaches our
+//! loopback listener.
+
+use salesforce::{App, Client, Config, Environment, Error, Loopback};
+use sf_emulator::Emulator;
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn inputs(html: &str, form_id: &str) -> Vec<(String, String)> {
+    let start = html.find(&format!("id=\"{form_id}\"")).expect("form");
+    let form = &html[start..start + html[start..].find("</form>").expect("end")];
+    form.split("<input")
+        .skip(1)
+        .filter_map(|i| {
+            let attr = |a: &str| {
+                i.split(&format!("{a}=\""))
+                    .nth(1)
+                    .map(|r| r[..r.find('"').unwrap_or(0)].replace("&amp;", "&"))
+            };
+            Some((attr("name")?, attr("value").unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// What the user does in the browser.
+#[derive(Clone, Copy)]
+enum User {
+    Allow,
+    Deny,
+    /// An attacker's redirect with another state.
+    Forged,
+    /// Never comes back.
+    Away,
+}
+
+/// Plays the browser on another task, as the system browser would.
+fn browser(user: User) -> impl FnOnce(&str) -> salesforce::Result<()> {
+    move |url: &str| {
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let origin = {
+                let u = url::Url::parse(&url).unwrap();
+                format!("{}://{}", u.scheme(), u.host_str().unwrap())
+                    + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            };
+            if let User::Away = user {
+                return;
+            }
+            let html = http.get(&url).send().await.unwrap().text().await.unwrap();
+            let consent = http
+                .post(format!("{origin}/services/oauth2/authorize"))
+                .form(&inputs(&html, "login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let mut form = inputs(&consent, "consent");
+            form.push((
+                "action".into(),
+                if matches!(user, User::Deny) {
+                    "deny"
+                } else {
+                    "allow"
+                }
+                .into(),
+            ));
+            let r = http
+                .post(format!("{origin}/services/oauth2/authorize"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let mut location = r.headers()["location"].to_str().unwrap().to_string();
+            if let User::Forged = user {
+                let mut u = url::Url::parse(&location).unwrap();
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let forged = k == "state";
+                        (
+                            k.into_owned(),
+                            if forged {
+                                "forged".into()
+                            } else {
+                                v.into_owned()
+                            },
+                        )
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+                location = u.to_string();
+            }
+            // localhost may resolve to ::1 first; the listener is on 127.0.0.1.
+            let location = location.replace("://localhost:", "://127.0.0.1:");
+            let page = http
+                .get(&location)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                page.contains(if matches!(user, User::Allow) {
+                    "Access granted"
+                } else {
+                    "Access was not granted"
+                }),
+                "{page}"
+            );
+        });
+        Ok(())
+    }
+}
+
+fn app() -> App {
+    App {
+        client_id: "sync-studio-tests".into(),
+        client_secret: None,
+    }
+}
+
+#[tokio::test]
+async fn grant_access_then_query() {
+    let org = Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let opts = Loopback {
+        port: free_port(),
+        timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let tokens =
+        salesforce::auth::grant_access(org.base_url(), &app(), &opts, browser(User::Allow))
+            .await
+            .unwrap();
+    assert_eq!(tokens.instance_url, org.base_url());
+    assert!(tokens.refresh_token.is_some());
+    let (org_id, user_id) = tokens.ids().unwrap();
+    assert!(org_id.starts_with("00D") && user_id.starts_with("005"));
+    assert!(
+        !format!("{tokens:?}").contains(&tokens.access_token),
+        "Debug never shows a token"
+    );
+    let client = Client::connect(Config::new(org.base_url(), app()), tokens)
+        .await
+        .unwrap();
+    assert_eq!(client.version(), "62.0");
+    let page = client
+        .query_page("SELECT Id FROM Account LIMIT 3", false)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 3);
+    // The listener is gone: the port is free again.
+    std::net::TcpListener::bind(("127.0.0.1", opts.port)).expect("the loopback port was released");
+}
+
+#[tokio::test]
+async fn denial_wrong_state_timeout_and_busy_port() {
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let opts = |t: u64| Loopback {
+        port: free_port(),
+        timeout: Duration::from_millis(t),
+        ..Default::default()
+    };
+    let denied =
+        salesforce::auth::grant_access(org.base_url(), &app(), &opts(20_000), browser(User::Deny))
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(denied, Error::Denied(ref d) if d == "end-user denied authorization"),
+        "{denied:?}"
+    );
+    let forged = salesforce::auth::grant_access(
+        org.base_url(),
+        &app(),
+        &opts(20_000),
+        browser(User::Forged),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(forged, Error::StateMismatch), "{forged:?}");
+    let timeout =
+        salesforce::auth::grant_access(org.base_url(), &app(), &opts(300), browser(User::Away))
+            .await
+            .unwrap_err();
+    assert!(matches!(timeout, Error::Timeout(_)), "{timeout:?}");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let err = salesforce::auth::grant_access(
+        org.base_url(),
+        &app(),
+        &Loopback {
+            port,
+            ..Default::default()
+        },
+        browser(User::Allow),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::PortInUse { port: p } if p == port),
+        "{err:?}"
+    );
+    assert!(err.next_step().contains("port"));
+}
+
+#[tokio::test]
+async fn environments_and_client_credentials() {
+    assert_eq!(
+        Environment::parse("production").unwrap().login_url(),
+        "https://login.salesforce.com"
+    );
+    assert_eq!(
+        Environment::parse("sandbox").unwrap().login_url(),
+        "https://test.salesforce.com"
+    );
+    assert_eq!(
+        Environment::parse("https://acme.my.salesforce.com/")
+            .unwrap()
+            .login_url(),
+        "https://acme.my.salesforce.com"
+    );
+    assert_eq!(
+        Environment::parse("https://acme--uat.sandbox.my.salesforce.com/some/path")
+            .unwrap()
+            .login_url(),
+        "https://acme--uat.sandbox.my.salesforce.com"
+    );
+    assert!(
+        Environment::parse("http://evil.example").is_err(),
+        "plain http only for a local org"
+    );
+    assert!(Environment::parse("not a url").is_err());
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let env = Environment::parse(org.base_url()).unwrap();
+    assert_eq!(env.login_url(), org.base_url());
+    let secret = App {
+        client_id: "cc".into(),
+        client_secret: Some("s3cret".into()),
+    };
+    let tokens = salesforce::auth::client_credentials(&env.login_url(), &secret)
+        .await
+        .unwrap();
+    assert!(tokens.refresh_token.is_none());
+    assert!(matches!(
+        salesforce::auth::client_credentials(&env.login_url(), &app()).await,
+        Err(Error::Invalid(_))
+    ));
+}
