@@ -8,8 +8,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: a C toolchain for -sys crates, Node.js and Python for the
-# third-party client suites.
-apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm)
+# third-party client suites, and a Secret Service (gnome-keyring on a D-Bus
+# session) for the keychain tests.
+apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm gnome-keyring dbus dbus-x11)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,7 +21,15 @@ step() { # name, command...
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
 step build cargo build --workspace --quiet
-step rust-tests cargo nextest run --workspace --no-fail-fast --failure-output final
+# The keychain tests use a real Secret Service: gnome-keyring, unlocked, on
+# a private D-Bus session, with its files in a throwaway HOME.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+keyring_home=$(mktemp -d)
+with_keychain() {
+  HOME="$keyring_home" dbus-run-session -- bash -c \
+    'export $(printf syncstudio | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null); exec "$@"' _ "$@"
+}
+step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 

@@ -4,6 +4,7 @@
 
 use salesforce::{App, Client, Config, Environment, Error, Loopback};
 use sf_emulator::Emulator;
+use sf_emulator::browser::Choice;
 use std::time::Duration;
 
 fn free_port() -> u16 {
@@ -12,22 +13,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn inputs(html: &str, form_id: &str) -> Vec<(String, String)> {
-    let start = html.find(&format!("id=\"{form_id}\"")).expect("form");
-    let form = &html[start..start + html[start..].find("</form>").expect("end")];
-    form.split("<input")
-        .skip(1)
-        .filter_map(|i| {
-            let attr = |a: &str| {
-                i.split(&format!("{a}=\""))
-                    .nth(1)
-                    .map(|r| r[..r.find('"').unwrap_or(0)].replace("&amp;", "&"))
-            };
-            Some((attr("name")?, attr("value").unwrap_or_default()))
-        })
-        .collect()
 }
 
 /// What the user does in the browser.
@@ -46,45 +31,15 @@ fn browser(user: User) -> impl FnOnce(&str) -> salesforce::Result<()> {
     move |url: &str| {
         let url = url.to_string();
         tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let origin = {
-                let u = url::Url::parse(&url).unwrap();
-                format!("{}://{}", u.scheme(), u.host_str().unwrap())
-                    + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
-            };
             if let User::Away = user {
                 return;
             }
-            let html = http.get(&url).send().await.unwrap().text().await.unwrap();
-            let consent = http
-                .post(format!("{origin}/services/oauth2/authorize"))
-                .form(&inputs(&html, "login"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let mut form = inputs(&consent, "consent");
-            form.push((
-                "action".into(),
-                if matches!(user, User::Deny) {
-                    "deny"
-                } else {
-                    "allow"
-                }
-                .into(),
-            ));
-            let r = http
-                .post(format!("{origin}/services/oauth2/authorize"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let mut location = r.headers()["location"].to_str().unwrap().to_string();
+            let choice = if matches!(user, User::Deny) {
+                Choice::Deny
+            } else {
+                Choice::Allow
+            };
+            let mut location = sf_emulator::browser::consent(&url, choice).await.unwrap();
             if let User::Forged = user {
                 let mut u = url::Url::parse(&location).unwrap();
                 let pairs: Vec<(String, String)> = u
@@ -104,6 +59,7 @@ fn browser(user: User) -> impl FnOnce(&str) -> salesforce::Result<()> {
                 u.query_pairs_mut().clear().extend_pairs(pairs);
                 location = u.to_string();
             }
+            let http = reqwest::Client::new();
             // localhost may resolve to ::1 first; the listener is on 127.0.0.1.
             let location = location.replace("://localhost:", "://127.0.0.1:");
             let page = http

@@ -12,6 +12,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod browser;
 pub mod bulk;
 pub mod demo;
 pub mod http;

@@ -1,0 +1,167 @@
+//! SQLite in the data folder, schema by migrations. It holds only
+//! non-secret fields: tokens and consumer secrets live in the keychain.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection as Db, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        "CREATE TABLE connections (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            login_url TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            callback_port INTEGER NOT NULL,
+            api_version TEXT,
+            daily_cap INTEGER,
+            instance_url TEXT,
+            username TEXT,
+            org_id TEXT,
+            user_id TEXT,
+            status TEXT NOT NULL,
+            status_message TEXT,
+            api_used INTEGER,
+            api_limit INTEGER,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );",
+    )])
+}
+
+/// A connection as stored: nothing secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRow {
+    pub id: String,
+    pub name: String,
+    pub login_url: String,
+    pub client_id: String,
+    pub callback_port: u16,
+    pub api_version: Option<String>,
+    pub daily_cap: Option<u64>,
+    pub instance_url: Option<String>,
+    pub username: Option<String>,
+    pub org_id: Option<String>,
+    pub user_id: Option<String>,
+    /// `connected`, `needs_grant` or `error`.
+    pub status: String,
+    pub status_message: Option<String>,
+    pub api_used: Option<u64>,
+    pub api_limit: Option<u64>,
+}
+
+pub struct Store {
+    db: Db,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let fail = |m: String| Error::Store {
+            path: path.display().to_string(),
+            message: m,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        }
+        let mut db = Db::open(path).map_err(|e| fail(e.to_string()))?;
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(e.to_string()))?;
+        db.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| fail(e.to_string()))?;
+        migrations()
+            .to_latest(&mut db)
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn row(r: &rusqlite::Row) -> rusqlite::Result<ConnectionRow> {
+        Ok(ConnectionRow {
+            id: r.get("id")?,
+            name: r.get("name")?,
+            login_url: r.get("login_url")?,
+            client_id: r.get("client_id")?,
+            callback_port: r.get("callback_port")?,
+            api_version: r.get("api_version")?,
+            daily_cap: r.get::<_, Option<i64>>("daily_cap")?.map(|n| n as u64),
+            instance_url: r.get("instance_url")?,
+            username: r.get("username")?,
+            org_id: r.get("org_id")?,
+            user_id: r.get("user_id")?,
+            status: r.get("status")?,
+            status_message: r.get("status_message")?,
+            api_used: r.get::<_, Option<i64>>("api_used")?.map(|n| n as u64),
+            api_limit: r.get::<_, Option<i64>>("api_limit")?.map(|n| n as u64),
+        })
+    }
+
+    pub fn insert(&self, c: &ConnectionRow) -> Result<()> {
+        let n = self.db.execute(
+            "INSERT INTO connections (id, name, login_url, client_id, callback_port, api_version, daily_cap, instance_url,
+                username, org_id, user_id, status, status_message, api_used, api_limit, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
+             ON CONFLICT(name) DO NOTHING",
+            params![
+                c.id, c.name, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap.map(|n| n as i64),
+                c.instance_url, c.username, c.org_id, c.user_id, c.status, c.status_message,
+                c.api_used.map(|n| n as i64), c.api_limit.map(|n| n as i64), now()
+            ],
+        )?;
+        if n == 0 {
+            return Err(Error::DuplicateConnection(c.name.clone()));
+        }
+        Ok(())
+    }
+
+    pub fn update(&self, c: &ConnectionRow) -> Result<()> {
+        self.db.execute(
+            "UPDATE connections SET login_url = ?2, client_id = ?3, callback_port = ?4, api_version = ?5, daily_cap = ?6,
+                instance_url = ?7, username = ?8, org_id = ?9, user_id = ?10, status = ?11, status_message = ?12,
+                api_used = ?13, api_limit = ?14, updated_at = ?15 WHERE id = ?1",
+            params![
+                c.id, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap.map(|n| n as i64), c.instance_url,
+                c.username, c.org_id, c.user_id, c.status, c.status_message, c.api_used.map(|n| n as i64),
+                c.api_limit.map(|n| n as i64), now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn by_name(&self, name: &str) -> Result<ConnectionRow> {
+        self.db
+            .query_row(
+                "SELECT * FROM connections WHERE name = ?1",
+                [name],
+                Self::row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::UnknownConnection(name.to_string()))
+    }
+
+    pub fn list(&self) -> Result<Vec<ConnectionRow>> {
+        let mut st = self.db.prepare("SELECT * FROM connections ORDER BY name")?;
+        let rows = st
+            .query_map([], Self::row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.db
+            .execute("DELETE FROM connections WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}

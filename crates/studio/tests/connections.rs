@@ -1,0 +1,278 @@
+//! Connections against the emulator and the real OS keychain. Run inside a
+//! Secret Service session (scripts/test.sh starts gnome-keyring).
+
+use salesforce::Environment;
+use sf_emulator::{Emulator, browser::Choice};
+use std::time::Duration;
+use studio::{Error, NewConnection, SignIn, Studio, secrets};
+
+fn temp_home(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "studio-{tag}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn new_connection(org: &Emulator, name: &str, secret: Option<&str>) -> NewConnection {
+    NewConnection {
+        name: name.into(),
+        environment: Environment::parse(org.base_url()).unwrap(),
+        client_id: "sync-studio-desktop".into(),
+        client_secret: secret.map(str::to_string),
+        callback_port: free_port(),
+        api_version: None,
+        daily_cap: None,
+    }
+}
+
+/// The system browser, played by the test.
+fn user(choice: Choice) -> impl FnOnce(&str) -> salesforce::Result<()> {
+    move |url: &str| {
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let _ = sf_emulator::browser::grant(&url, choice).await;
+        });
+        Ok(())
+    }
+}
+
+fn file_contains(path: &std::path::Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn grant_access_use_refresh_and_remove() {
+    let org = Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = temp_home("grant");
+    let studio = Studio::open(&home).unwrap();
+    let row = studio
+        .add_connection(
+            new_connection(&org, "Playground", None),
+            SignIn::Browser {
+                timeout: Duration::from_secs(20),
+            },
+            user(Choice::Allow),
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.status, "connected");
+    assert_eq!(row.username.as_deref(), Some("admin@playground.syncstudio"));
+    assert!(row.org_id.as_deref().unwrap().starts_with("00D"));
+    assert_eq!(studio.connections().unwrap().len(), 1);
+
+    // Tokens are in the keychain, and nowhere in the database.
+    let secret = secrets::load(&row.id)
+        .unwrap()
+        .expect("tokens saved in the keychain");
+    let access = secret.access_token.clone().unwrap();
+    let refresh = secret.refresh_token.clone().unwrap();
+    for file in ["studio.db", "studio.db-wal"] {
+        assert!(
+            !file_contains(&home.join(file), &access),
+            "{file} holds the access token"
+        );
+        assert!(
+            !file_contains(&home.join(file), &refresh),
+            "{file} holds the refresh token"
+        );
+    }
+
+    let tested = studio.test_connection("Playground").await.unwrap();
+    assert!(tested.api_used.unwrap() >= 1);
+    assert_eq!(tested.api_limit, Some(15_000));
+
+    // An expired session is refreshed, and the new token is saved.
+    org.expire_tokens();
+    let (_, client) = studio.client("Playground").await.unwrap();
+    let page = client
+        .query_page("SELECT Id FROM Account LIMIT 2", false)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 2);
+    let after = secrets::load(&row.id).unwrap().unwrap();
+    assert_ne!(
+        after.access_token.as_deref(),
+        Some(access.as_str()),
+        "the refreshed token replaced the old one"
+    );
+
+    // Remove revokes at Salesforce and deletes the keychain entry.
+    studio.remove_connection("Playground").await.unwrap();
+    assert!(secrets::load(&row.id).unwrap().is_none());
+    assert!(studio.connections().unwrap().is_empty());
+    let dead = salesforce::auth::refresh(
+        org.base_url(),
+        &salesforce::App {
+            client_id: "sync-studio-desktop".into(),
+            client_secret: None,
+        },
+        &refresh,
+        org.base_url(),
+    )
+    .await;
+    assert!(
+        matches!(dead, Err(salesforce::Error::NeedsGrant(_))),
+        "the refresh token was revoked"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn a_revoked_sign_in_marks_the_connection_needs_grant() {
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let home = temp_home("revoked");
+    let studio = Studio::open(&home).unwrap();
+    let row = studio
+        .add_connection(
+            new_connection(&org, "Revoked", None),
+            SignIn::Browser {
+                timeout: Duration::from_secs(20),
+            },
+            user(Choice::Allow),
+        )
+        .await
+        .unwrap();
+    let refresh = secrets::load(&row.id)
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    salesforce::auth::revoke(org.base_url(), &refresh)
+        .await
+        .unwrap();
+    let err = studio.test_connection("Revoked").await.unwrap_err();
+    assert_eq!(err.kind(), "needs_grant", "{err}");
+    let problem = err.problem();
+    assert!(problem.detail.contains("Grant access"), "{problem:?}");
+    let row = studio.connection("Revoked").unwrap();
+    assert_eq!(row.status, "needs_grant");
+    assert!(row.status_message.unwrap().contains("Grant access"));
+    studio.remove_connection("Revoked").await.unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn client_credentials_refresh_token_and_bad_input() {
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let home = temp_home("other");
+    let studio = Studio::open(&home).unwrap();
+    let never = |_: &str| -> salesforce::Result<()> { panic!("no browser for this flow") };
+    let cc = studio
+        .add_connection(
+            new_connection(&org, "Server", Some("s3cret")),
+            SignIn::ClientCredentials,
+            never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cc.status, "connected");
+    assert_eq!(
+        secrets::load(&cc.id)
+            .unwrap()
+            .unwrap()
+            .client_secret
+            .as_deref(),
+        Some("s3cret")
+    );
+    let pasted = org.issue_token("sync-studio-desktop")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rt = studio
+        .add_connection(
+            new_connection(&org, "Pasted", None),
+            SignIn::RefreshToken(pasted),
+            never,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rt.instance_url.as_deref(), Some(org.base_url()));
+    assert!(studio.test_connection("Pasted").await.is_ok());
+    let dup = studio
+        .add_connection(
+            new_connection(&org, "Server", Some("x")),
+            SignIn::ClientCredentials,
+            never,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, Error::DuplicateConnection(_)));
+    let denied = studio
+        .add_connection(
+            new_connection(&org, "Denied", None),
+            SignIn::Browser {
+                timeout: Duration::from_secs(20),
+            },
+            user(Choice::Deny),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(denied.kind(), "denied");
+    assert!(
+        studio.connection("Denied").is_err(),
+        "nothing saved for a denied sign-in"
+    );
+    assert!(matches!(
+        studio.connection("Nope"),
+        Err(Error::UnknownConnection(_))
+    ));
+    for name in ["Server", "Pasted"] {
+        studio.remove_connection(name).await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn without_a_keychain_the_error_says_how_to_start_one() {
+    // SAFETY: set before any thread reads the environment in this process.
+    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus") };
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let home = temp_home("nokeychain");
+    let studio = Studio::open(&home).unwrap();
+    let never = |_: &str| -> salesforce::Result<()> { panic!("checked before the browser opens") };
+    let err = studio
+        .add_connection(
+            new_connection(&org, "NoKeychain", Some("s")),
+            SignIn::ClientCredentials,
+            never,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "keychain", "{err}");
+    assert!(err.next_step().contains("gnome-keyring-daemon"));
+    assert!(
+        studio.connections().unwrap().is_empty(),
+        "nothing saved without a keychain: no silent fallback"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
