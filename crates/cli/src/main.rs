@@ -3,8 +3,12 @@
 //! Exit status: 0 all good, 1 some records failed, 2 the command could not
 //! run (with a one-line reason on stderr).
 
+mod browser;
+mod connections;
+mod playground;
+mod query;
+
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,23 +43,37 @@ enum Command {
         #[arg(long)]
         no_demo: bool,
     },
+    /// Add, list, test and remove connections to Salesforce orgs.
+    #[command(subcommand)]
+    Connections(connections::Command),
+    /// Run a SOQL query and stream its rows as CSV or JSON.
+    Query(query::Args),
 }
 
 /// A failure that stops the command: exit 2 with this one line.
-struct Fatal(String);
+pub struct Fatal(pub String);
 
-impl<E: std::fmt::Display> From<E> for Fatal {
-    fn from(e: E) -> Self {
+impl From<studio::Error> for Fatal {
+    fn from(e: studio::Error) -> Self {
+        Fatal(format!("{e}. {}", e.next_step()))
+    }
+}
+
+impl From<salesforce::Error> for Fatal {
+    fn from(e: salesforce::Error) -> Self {
+        Fatal(format!("{e}. {}", e.next_step()))
+    }
+}
+
+impl From<std::io::Error> for Fatal {
+    fn from(e: std::io::Error) -> Self {
         Fatal(e.to_string())
     }
 }
 
-fn home() -> PathBuf {
-    match std::env::var_os("SYNCSTUDIO_HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => dirs::data_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("sync-studio"),
+impl From<sf_emulator::EmulatorError> for Fatal {
+    fn from(e: sf_emulator::EmulatorError) -> Self {
+        Fatal(e.to_string())
     }
 }
 
@@ -66,7 +84,7 @@ fn init_logging() {
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);
-    let logs = home().join("logs");
+    let logs = studio::home::home().join("logs");
     let file = std::fs::create_dir_all(&logs)
         .and_then(|_| {
             std::fs::OpenOptions::new()
@@ -87,69 +105,6 @@ fn init_logging() {
         .init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("signal handler");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
-async fn playground(
-    port: u16,
-    tls: bool,
-    data: Option<PathBuf>,
-    seed: Option<PathBuf>,
-    no_demo: bool,
-) -> Result<(), Fatal> {
-    let seed = match seed {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Fatal(format!("seed file {}: {e}", path.display())))?;
-            Some(
-                serde_json::from_str::<sf_emulator::Seed>(&text)
-                    .map_err(|e| Fatal(format!("seed file {}: {e}", path.display())))?,
-            )
-        }
-        None => None,
-    };
-    let config = sf_emulator::Config {
-        port,
-        tls,
-        data_dir: data.clone(),
-        demo_data: !no_demo,
-        seed,
-        ..Default::default()
-    };
-    let org = sf_emulator::Emulator::start(config).await?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", org.base_url())?;
-    writeln!(
-        out,
-        "sign in as admin@playground.syncstudio with password playground (any client id works)"
-    )?;
-    if let Some(cert) = org.cert_path() {
-        writeln!(out, "tls certificate: {}", cert.display())?;
-    }
-    writeln!(out, "control API: {}/__emulator/", org.base_url())?;
-    out.flush()?;
-    drop(out);
-    tracing::info!(url = org.base_url(), data = ?data, "playground org started");
-    shutdown_signal().await;
-    tracing::info!("stopping the playground org");
-    org.shutdown()
-        .await
-        .map_err(|e| Fatal(format!("saving the org: {e}")))?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -161,12 +116,14 @@ async fn main() -> ExitCode {
             data,
             seed,
             no_demo,
-        } => playground(port, tls, data, seed, no_demo).await,
+        } => playground::run(port, tls, data, seed, no_demo).await,
+        Command::Connections(c) => connections::run(c).await,
+        Command::Query(args) => query::run(args).await,
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(Fatal(reason)) => {
-            eprintln!("syncstudio: {reason}");
+            eprintln!("syncstudio: {}", reason.replace('\n', " "));
             ExitCode::from(2)
         }
     }
