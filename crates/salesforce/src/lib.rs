@@ -4,9 +4,13 @@
 //! typed errors. It knows nothing of flows or storage.
 
 pub mod auth;
+pub mod bulk;
 pub mod client;
 pub mod error;
+pub mod records;
 
 pub use auth::{App, Environment, Loopback, Tokens};
+pub use bulk::{Ingest, JobOutcome};
 pub use client::{Client, Config, QueryPage, Replay};
 pub use error::{Error, Result};
+pub use records::{Collection, RecordError, RecordResult};
