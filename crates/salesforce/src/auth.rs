@@ -140,11 +140,46 @@ type OAuthClient<HasAuth, HasToken> = oauth2::Client<
 >;
 
 fn http() -> reqwest::Client {
-    // No redirects on token calls (SSRF guard the oauth2 crate asks for).
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client")
+    // No redirects on token calls (the oauth2 crate's SSRF guard).
+    crate::net::http_client()
+}
+
+/// A transport failure with its causes spelled out.
+#[derive(Debug)]
+struct Transport(String);
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Transport {}
+
+/// The oauth2 crate's requests, sent with our client (its trusted roots,
+/// no redirects) and with errors that keep their cause.
+async fn send(req: oauth2::HttpRequest) -> std::result::Result<oauth2::HttpResponse, Transport> {
+    let (parts, body) = req.into_parts();
+    let mut builder = http()
+        .request(parts.method, parts.uri.to_string())
+        .body(body);
+    for (name, value) in parts.headers.iter() {
+        builder = builder.header(name, value);
+    }
+    let r = builder
+        .send()
+        .await
+        .map_err(|e| Transport(crate::net::describe(&e.without_url())))?;
+    let mut out = oauth2::http::Response::builder().status(r.status());
+    for (name, value) in r.headers() {
+        out = out.header(name, value);
+    }
+    let bytes = r
+        .bytes()
+        .await
+        .map_err(|e| Transport(crate::net::describe(&e)))?;
+    out.body(bytes.to_vec())
+        .map_err(|e| Transport(e.to_string()))
 }
 
 fn client(
@@ -277,7 +312,7 @@ pub async fn grant_access(
     let reply = oauth
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
-        .request_async(&http())
+        .request_async(&send)
         .await
         .map_err(|e| map_token_error(e, login_url))?;
     tokens_from(reply, None)
@@ -375,7 +410,7 @@ pub async fn refresh(
 ) -> Result<Tokens> {
     let reply = client(login_url, app)?
         .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-        .request_async(&http())
+        .request_async(&send)
         .await
         .map_err(|e| match map_token_error(e, login_url) {
             Error::OAuth { error, description } if error == "invalid_grant" => {
@@ -399,7 +434,7 @@ pub async fn client_credentials(login_url: &str, app: &App) -> Result<Tokens> {
     }
     let reply = client(login_url, app)?
         .exchange_client_credentials()
-        .request_async(&http())
+        .request_async(&send)
         .await
         .map_err(|e| map_token_error(e, login_url))?;
     tokens_from(reply, None)

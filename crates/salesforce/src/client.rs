@@ -137,10 +137,7 @@ impl Client {
             .unwrap_or_else(|| MAX_VERSION.to_string());
         Client {
             inner: Arc::new(Inner {
-                http: reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .expect("http client"),
+                http: crate::net::http_client(),
                 cfg,
                 tokens: RwLock::new(tokens),
                 refresh_gate: tokio::sync::Mutex::new(()),
@@ -307,7 +304,7 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     let arrived_maybe = !e.is_connect();
-                    let message = e.without_url().to_string();
+                    let message = crate::net::describe(&e.without_url());
                     tracing::warn!(%method, path, attempt, "request failed: {message}");
                     if let Replay::Once(what) = replay
                         && arrived_maybe

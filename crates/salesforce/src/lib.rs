@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bulk;
 pub mod client;
 pub mod error;
+pub mod net;
 pub mod records;
 
 pub use auth::{App, Environment, Loopback, Tokens};
