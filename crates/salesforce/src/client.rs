@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::Stream;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -552,38 +552,54 @@ impl Client {
         page_of(self.json(Method::GET, next_records_url, &[], None).await?)
     }
 
-    /// Every row of a query as a stream, one page in memory at a time.
+    /// Every row of a query as a stream. The next page is fetched while
+    /// this one is consumed: at most two pages are in memory.
     pub fn query(
         &self,
         soql: &str,
         all: bool,
     ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+        type Pending = tokio::task::JoinHandle<Result<QueryPage>>;
         struct State {
             client: Client,
-            soql: Option<(String, bool)>,
-            next: Option<String>,
-            rows: VecDeque<Value>,
+            first: Option<(String, bool)>,
+            pending: Option<Pending>,
+            rows: std::vec::IntoIter<Value>,
+        }
+        impl Drop for State {
+            fn drop(&mut self) {
+                // A consumer that stops early must not leave a fetch running.
+                if let Some(p) = self.pending.take() {
+                    p.abort();
+                }
+            }
+        }
+        fn prefetch(client: &Client, next: Option<String>) -> Option<Pending> {
+            let client = client.clone();
+            next.map(|url| tokio::spawn(async move { client.next_page(&url).await }))
         }
         let start = State {
             client: self.clone(),
-            soql: Some((soql.to_string(), all)),
-            next: None,
-            rows: VecDeque::new(),
+            first: Some((soql.to_string(), all)),
+            pending: None,
+            rows: Vec::new().into_iter(),
         };
         futures::stream::try_unfold(start, |mut st| async move {
             loop {
-                if let Some(row) = st.rows.pop_front() {
+                if let Some(row) = st.rows.next() {
                     return Ok(Some((row, st)));
                 }
-                let page = if let Some((soql, all)) = st.soql.take() {
+                let page = if let Some((soql, all)) = st.first.take() {
                     st.client.query_page(&soql, all).await?
-                } else if let Some(next) = st.next.take() {
-                    st.client.next_page(&next).await?
+                } else if let Some(pending) = st.pending.take() {
+                    pending
+                        .await
+                        .map_err(|e| Error::Protocol(format!("page fetch: {e}")))??
                 } else {
                     return Ok(None);
                 };
-                st.next = page.next_records_url;
-                st.rows = page.records.into();
+                st.pending = prefetch(&st.client, page.next_records_url);
+                st.rows = page.records.into_iter();
             }
         })
     }

@@ -710,6 +710,11 @@ fn eval(org: &Org, obj: usize, rec: &Record, c: &BoundCond) -> bool {
 
 pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -724,11 +729,23 @@ pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A number as Salesforce prints it, written in place.
+fn push_number(out: &mut String, n: f64, integer: bool) {
+    use std::fmt::Write;
+    if integer {
+        let _ = write!(out, "{}", n as i64);
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        let _ = write!(out, "{n:.1}");
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
 pub fn push_json_val(out: &mut String, v: &Val, ftype: FieldType) {
     match v {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Num(n) => out.push_str(&format_number(*n, ftype == FieldType::Int)),
+        Val::Num(n) => push_number(out, *n, ftype == FieldType::Int),
         Val::Str(s) => push_json_str(out, s),
         Val::Date(d) => push_json_str(out, &format_date(*d)),
         Val::DateTime(ms) => push_json_str(out, &format_datetime(*ms)),
@@ -768,13 +785,17 @@ fn render_shape(
     out: &mut String,
 ) {
     let def = org.def(obj);
-    out.push('{');
-    push_attributes(
-        out,
-        &def.name,
-        Some(&make_id(&def.key_prefix, rec.num)),
-        version,
-    );
+    let id = crate::ids::id_bytes(&def.key_prefix, rec.num);
+    let id = std::str::from_utf8(&id).expect("ascii id");
+    out.push_str("{\"attributes\":{\"type\":\"");
+    out.push_str(&def.name);
+    out.push_str("\",\"url\":\"/services/data/v");
+    out.push_str(version);
+    out.push_str("/sobjects/");
+    out.push_str(&def.name);
+    out.push('/');
+    out.push_str(id);
+    out.push_str("\"}");
     for s in shape {
         out.push(',');
         match s {
@@ -786,8 +807,17 @@ fn render_shape(
                 } else {
                     def.field(name)
                 };
-                let v = fi.map(|fi| org.value(obj, rec, fi)).unwrap_or(Val::Null);
-                push_json_val(out, &v, path.ftype);
+                match fi {
+                    // The two hottest fields are written without a copy.
+                    Some(fi) if def.fields[fi].sys == Some(crate::schema::SysField::Id) => {
+                        push_json_str(out, id)
+                    }
+                    Some(fi) if def.fields[fi].sys.is_none() => {
+                        push_json_val(out, rec.get(fi), path.ftype)
+                    }
+                    Some(fi) => push_json_val(out, &org.value(obj, rec, fi), path.ftype),
+                    None => out.push_str("null"),
+                }
             }
             Shape::Parent { rel, hop, children } => {
                 push_json_str(out, rel);

@@ -198,6 +198,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
+    fn any_string_round_trips_through_the_json_writer(text in "\\PC*|[\"\\\\\\x00-\\x1f]{0,8}") {
+        let mut out = String::new();
+        sf_emulator::query::push_json_str(&mut out, &text);
+        prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), text);
+    }
+
+    #[test]
     fn any_text_parses_or_fails_cleanly(q in "\\PC{0,120}") {
         let org = Org::new();
         if let Err(e) = Plan::compile(&org, &q) {
