@@ -466,6 +466,43 @@ impl Client {
             .ok_or_else(|| Error::Protocol("create answered no id".into()))
     }
 
+    /// Creates a record that carries a unique key (an external id). When
+    /// the answer is lost, it first looks the key up: the record is
+    /// created once, neither lost nor duplicated.
+    pub async fn create_checked(
+        &self,
+        object: &str,
+        fields: &Value,
+        key_field: &str,
+    ) -> Result<String> {
+        let key = match &fields[key_field] {
+            Value::String(s) if !s.is_empty() => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "create_checked needs a value in {key_field}"
+                )));
+            }
+        };
+        match self.create(object, fields).await {
+            Err(Error::OutcomeUnknown { .. }) => {
+                let literal = key.replace('\\', "\\\\").replace('\'', "\\'");
+                let soql =
+                    format!("SELECT Id FROM {object} WHERE {key_field} = '{literal}' LIMIT 2");
+                let found = self.query_page(&soql, false).await?;
+                match found.records.first().and_then(|r| r["Id"].as_str()) {
+                    Some(id) => {
+                        tracing::info!(object, "a create whose answer was lost had happened");
+                        Ok(id.to_string())
+                    }
+                    // It never arrived: now it is safe to send again.
+                    None => self.create(object, fields).await,
+                }
+            }
+            other => other,
+        }
+    }
+
     pub async fn get(&self, object: &str, id: &str, fields: Option<&[&str]>) -> Result<Value> {
         let list = fields.map(|f| f.join(","));
         let query: Vec<(&str, &str)> = list

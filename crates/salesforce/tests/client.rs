@@ -165,6 +165,49 @@ async fn a_lost_create_is_not_sent_again() {
 }
 
 #[tokio::test]
+async fn a_checked_create_finds_out_whether_it_happened() {
+    let (org, client, _) = setup(false).await;
+    let seed: sf_emulator::Seed = serde_json::from_value(json!({"fields": {"Account": [{"name": "ERP_Id__c", "type": "string", "externalId": true, "unique": true}]}})).unwrap();
+    org.seed(&seed).unwrap();
+    // Handled, answer lost: found by its key, not created twice.
+    org.add_fault(fault("sobjects", Some("POST"), FaultKind::ResetAfter, 1));
+    let id = client
+        .create_checked(
+            "Account",
+            &json!({"Name": "Lost answer", "ERP_Id__c": "K-1"}),
+            "ERP_Id__c",
+        )
+        .await
+        .unwrap();
+    let rows = client
+        .query_page("SELECT Id FROM Account WHERE ERP_Id__c = 'K-1'", false)
+        .await
+        .unwrap();
+    assert_eq!(rows.total_size, 1);
+    assert_eq!(rows.records[0]["Id"], json!(id));
+    // Dropped before it was handled: not found, so sent again, once.
+    org.add_fault(fault("sobjects", Some("POST"), FaultKind::Reset, 1));
+    client
+        .create_checked(
+            "Account",
+            &json!({"Name": "Never arrived", "ERP_Id__c": "O'Neil \\ 2"}),
+            "ERP_Id__c",
+        )
+        .await
+        .unwrap();
+    let rows = client
+        .query_page("SELECT Id FROM Account WHERE Name = 'Never arrived'", false)
+        .await
+        .unwrap();
+    assert_eq!(rows.total_size, 1);
+    let err = client
+        .create_checked("Account", &json!({"Name": "No key"}), "ERP_Id__c")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid");
+}
+
+#[tokio::test]
 async fn the_daily_cap_stops_work_before_the_org_limit() {
     let org = Emulator::start(sf_emulator::Config::default())
         .await
