@@ -4,7 +4,10 @@
 
 use crate::Fatal;
 use futures::StreamExt;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,49 +69,91 @@ fn shape(soql: &str) -> Shape {
     Shape::Columns(list)
 }
 
-/// `Account.Name`-style paths of a row's fields, parents flattened.
-fn paths_of(row: &Value, prefix: &str, out: &mut Vec<String>) {
-    if let Value::Object(m) = row {
-        for (k, v) in m {
-            if k == "attributes" {
-                continue;
+/// A record's fields as they stand in the page: names borrowed, values raw.
+struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a record")
             }
-            let path = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            if v.is_object() {
-                paths_of(v, &path, out)
-            } else {
-                out.push(path)
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Fields<'a>, M::Error> {
+                let mut out = Vec::with_capacity(8);
+                while let Some(entry) = m.next_entry::<&'de str, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Fields(out))
             }
         }
+        d.deserialize_map(Entries(std::marker::PhantomData))
     }
 }
 
-fn lookup<'a>(row: &'a Value, path: &str) -> &'a Value {
-    let mut cur = row;
-    for part in path.split('.') {
-        let next = cur.as_object().and_then(|m| {
-            m.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(part))
-                .map(|(_, v)| v)
-        });
-        match next {
-            Some(v) => cur = v,
-            None => return &Value::Null,
-        }
-    }
-    cur
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    records: Vec<Fields<'a>>,
 }
 
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// The text of a field at `path` (`Account.Name`), or None when absent.
+fn raw_lookup<'a>(row: &Fields<'a>, path: &str) -> Result<Option<Cow<'a, str>>, serde_json::Error> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let found = row
+        .0
+        .iter()
+        .find(|(k, _)| *k == head)
+        .or_else(|| row.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(head)));
+    let Some((_, raw)) = found else {
+        return Ok(None);
+    };
+    let text = raw.get();
+    match rest {
+        Some(rest) if text.starts_with('{') => {
+            let parent: Fields<'a> = serde_json::from_str(text)?;
+            raw_lookup(&parent, rest)
+        }
+        Some(_) => Ok(None),
+        None => Ok(Some(raw_text(text)?)),
     }
+}
+
+/// A raw JSON value as CSV text: strings unquoted, null empty, the rest as sent.
+fn raw_text(text: &str) -> Result<Cow<'_, str>, serde_json::Error> {
+    Ok(match text.as_bytes().first() {
+        Some(b'"') if !text.contains('\\') => Cow::Borrowed(&text[1..text.len() - 1]),
+        Some(b'"') => Cow::Owned(serde_json::from_str::<String>(text)?),
+        Some(b'n') => Cow::Borrowed(""),
+        _ => Cow::Borrowed(text),
+    })
+}
+
+/// Column paths of a record, parents flattened (`Account.Name`).
+fn raw_paths(row: &Fields, prefix: &str, out: &mut Vec<String>) -> Result<(), serde_json::Error> {
+    for (k, v) in &row.0 {
+        if *k == "attributes" {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if v.get().starts_with('{') {
+            raw_paths(&serde_json::from_str::<Fields>(v.get())?, &path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn strip_attributes(v: &mut Value) {
@@ -205,10 +250,10 @@ async fn write_rows(
         out.flush()?;
         return Ok(1);
     }
-    let mut rows = std::pin::pin!(client.query(&args.soql, args.all));
     let mut count = 0u64;
     match args.format {
         Format::Csv => {
+            let mut pages = std::pin::pin!(client.query_pages(&args.soql, args.all));
             let mut w = csv::Writer::from_writer(out);
             let mut columns = match shape {
                 Shape::Columns(c) => {
@@ -217,21 +262,27 @@ async fn write_rows(
                 }
                 _ => None,
             };
-            while let Some(row) = rows.next().await {
-                let row = row?;
-                if columns.is_none() {
-                    let mut c = vec![];
-                    paths_of(&row, "", &mut c);
-                    w.write_record(&c)?;
-                    columns = Some(c);
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                let page: RawPage = serde_json::from_slice(&page)?;
+                for row in &page.records {
+                    if columns.is_none() {
+                        let mut c = vec![];
+                        raw_paths(row, "", &mut c)?;
+                        w.write_record(&c)?;
+                        columns = Some(c);
+                    }
+                    for c in columns.as_ref().expect("set above") {
+                        w.write_field(raw_lookup(row, c)?.as_deref().unwrap_or("").as_bytes())?;
+                    }
+                    w.write_record(None::<&[u8]>)?;
+                    count += 1;
                 }
-                let cols = columns.as_ref().expect("set above");
-                w.write_record(cols.iter().map(|c| cell(lookup(&row, c))))?;
-                count += 1;
             }
             w.flush()?;
         }
         Format::Json => {
+            let mut rows = std::pin::pin!(client.query(&args.soql, args.all));
             out.write_all(b"[")?;
             while let Some(row) = rows.next().await {
                 let mut row = row?;

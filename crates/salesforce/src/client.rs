@@ -589,55 +589,88 @@ impl Client {
         page_of(self.json(Method::GET, next_records_url, &[], None).await?)
     }
 
-    /// Every row of a query as a stream. The next page is fetched while
-    /// this one is consumed: at most two pages are in memory.
-    pub fn query(
+    /// Every page of a query as its raw JSON body (`{"totalSize", "done",
+    /// "nextRecordsUrl", "records"}`), for readers that parse rows their own
+    /// way. The next page is fetched while this one is read: at most two
+    /// pages are in memory.
+    pub fn query_pages(
         &self,
         soql: &str,
         all: bool,
-    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
-        type Pending = tokio::task::JoinHandle<Result<QueryPage>>;
+    ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+        type Pending = tokio::task::JoinHandle<Result<Bytes>>;
         struct State {
             client: Client,
             first: Option<(String, bool)>,
             pending: Option<Pending>,
-            rows: std::vec::IntoIter<Value>,
         }
         impl Drop for State {
             fn drop(&mut self) {
-                // A consumer that stops early must not leave a fetch running.
+                // A reader that stops early must not leave a fetch running.
                 if let Some(p) = self.pending.take() {
                     p.abort();
                 }
             }
         }
-        fn prefetch(client: &Client, next: Option<String>) -> Option<Pending> {
-            let client = client.clone();
-            next.map(|url| tokio::spawn(async move { client.next_page(&url).await }))
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(rename = "nextRecordsUrl")]
+            next: Option<String>,
         }
         let start = State {
             client: self.clone(),
             first: Some((soql.to_string(), all)),
             pending: None,
-            rows: Vec::new().into_iter(),
         };
         futures::stream::try_unfold(start, |mut st| async move {
-            loop {
-                if let Some(row) = st.rows.next() {
-                    return Ok(Some((row, st)));
-                }
-                let page = if let Some((soql, all)) = st.first.take() {
-                    st.client.query_page(&soql, all).await?
-                } else if let Some(pending) = st.pending.take() {
-                    pending
-                        .await
-                        .map_err(|e| Error::Protocol(format!("page fetch: {e}")))??
-                } else {
-                    return Ok(None);
-                };
-                st.pending = prefetch(&st.client, page.next_records_url);
-                st.rows = page.records.into_iter();
+            let body = if let Some((soql, all)) = st.first.take() {
+                st.client
+                    .raw_get(if all { "queryAll" } else { "query" }, &[("q", &soql)])
+                    .await?
+            } else if let Some(pending) = st.pending.take() {
+                pending
+                    .await
+                    .map_err(|e| Error::Protocol(format!("page fetch: {e}")))??
+            } else {
+                return Ok(None);
+            };
+            let head: Head = serde_json::from_slice(&body)
+                .map_err(|e| Error::Protocol(format!("query page: {e}")))?;
+            if let Some(url) = head.next {
+                let client = st.client.clone();
+                st.pending = Some(tokio::spawn(async move { client.raw_get(&url, &[]).await }));
             }
+            Ok(Some((body, st)))
+        })
+    }
+
+    async fn raw_get(&self, path: &str, query: &[(&str, &str)]) -> Result<Bytes> {
+        let r = self
+            .execute(Method::GET, path, query, None, &[], Replay::Safe)
+            .await?;
+        r.bytes().await.map_err(|e| Error::Network {
+            url: path.to_string(),
+            message: crate::net::describe(&e),
+        })
+    }
+
+    /// Every row of a query as a stream (see `query_pages`).
+    pub fn query(
+        &self,
+        soql: &str,
+        all: bool,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+        use futures::StreamExt;
+        self.query_pages(soql, all).flat_map(|page| {
+            let rows: Vec<Result<Value>> = match page.and_then(|b| {
+                serde_json::from_slice::<Value>(&b)
+                    .map_err(|e| Error::Protocol(format!("query page: {e}")))
+                    .and_then(page_of)
+            }) {
+                Ok(p) => p.records.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(rows)
         })
     }
 }
