@@ -77,6 +77,36 @@ async fn an_expired_session_is_refreshed_once_for_twenty_callers() {
 }
 
 #[tokio::test]
+async fn a_session_expiring_mid_stream_is_refreshed_and_the_stream_goes_on() {
+    use futures::StreamExt;
+    let (org, client, refreshes) = setup(false).await;
+    let records: Vec<_> = (0..4500).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("M{i}"), "Company": "Mid"})).collect();
+    for chunk in records.chunks(200) {
+        client
+            .request(
+                reqwest::Method::POST,
+                "composite/sobjects",
+                &[],
+                Some(&json!({"records": chunk})),
+            )
+            .await
+            .unwrap();
+    }
+    let mut rows = std::pin::pin!(client.query("SELECT Id FROM Lead WHERE Company = 'Mid'", false));
+    let mut seen = 0;
+    while let Some(row) = rows.next().await {
+        row.unwrap();
+        seen += 1;
+        if seen == 2500 {
+            // Pages 1 and 2 are in hand; page 3 is fetched after this.
+            org.expire_tokens();
+        }
+    }
+    assert_eq!(seen, 4500);
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn a_revoked_refresh_token_needs_grant_access() {
     let (org, client, _) = setup(false).await;
     let refresh = client.tokens().refresh_token.unwrap();
