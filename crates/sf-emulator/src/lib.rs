@@ -216,12 +216,21 @@ impl Emulator {
         let saver = config.data_dir.clone().map(|dir| {
             let shared = shared.clone();
             tokio::spawn(async move {
+                // Wait at least 0.5 s between saves, and longer for a big org:
+                // never spend more than a fifth of the time saving.
+                let mut pause = Duration::from_millis(500);
                 loop {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(pause).await;
                     if shared.dirty.swap(false, Ordering::AcqRel) {
+                        let started = std::time::Instant::now();
                         let shared = shared.clone();
                         let dir = dir.clone();
-                        let _ = tokio::task::spawn_blocking(move || save_now(&shared, &dir)).await;
+                        match tokio::task::spawn_blocking(move || save_now(&shared, &dir)).await {
+                            Ok(Err(e)) => tracing::error!("saving the org: {e}"),
+                            Err(e) => tracing::error!("saving the org: {e}"),
+                            Ok(Ok(())) => {}
+                        }
+                        pause = (started.elapsed() * 4).max(Duration::from_millis(500));
                     }
                 }
             })
