@@ -729,23 +729,11 @@ pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A number as Salesforce prints it, written in place.
-fn push_number(out: &mut String, n: f64, integer: bool) {
-    use std::fmt::Write;
-    if integer {
-        let _ = write!(out, "{}", n as i64);
-    } else if n.fract() == 0.0 && n.abs() < 1e15 {
-        let _ = write!(out, "{n:.1}");
-    } else {
-        let _ = write!(out, "{n}");
-    }
-}
-
 pub fn push_json_val(out: &mut String, v: &Val, ftype: FieldType) {
     match v {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Num(n) => push_number(out, *n, ftype == FieldType::Int),
+        Val::Num(n) => crate::values::push_number(out, *n, ftype == FieldType::Int),
         Val::Str(s) => push_json_str(out, s),
         Val::Date(d) => push_json_str(out, &format_date(*d)),
         Val::DateTime(ms) => push_json_str(out, &format_datetime(*ms)),

@@ -97,17 +97,23 @@ pub fn parse_date(s: &str) -> Option<i32> {
     parse_datetime(s).map(ms_to_days)
 }
 
-/// Numbers as Salesforce prints them: integers without a fraction.
-pub fn format_number(n: f64, integer: bool) -> String {
-    if integer || (n.fract() == 0.0 && n.abs() < 1e15) {
-        if integer {
-            format!("{}", n as i64)
-        } else {
-            format!("{n:.1}")
-        }
+/// Numbers as Salesforce prints them (`42` for int fields, `1500.0` or
+/// `12.5` for the others), written in place.
+pub fn push_number(out: &mut String, n: f64, integer: bool) {
+    use std::fmt::Write;
+    if integer {
+        let _ = write!(out, "{}", n as i64);
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        let _ = write!(out, "{n:.1}");
     } else {
-        format!("{n}")
+        let _ = write!(out, "{n}");
     }
+}
+
+pub fn format_number(n: f64, integer: bool) -> String {
+    let mut s = String::new();
+    push_number(&mut s, n, integer);
+    s
 }
 
 #[cfg(test)]
@@ -125,6 +131,9 @@ mod tests {
             Some("2024-01-31")
         );
         assert_eq!(parse_date("2024-13-31"), None);
+        assert_eq!(format_number(42.0, true), "42");
+        assert_eq!(format_number(1500.0, false), "1500.0");
+        assert_eq!(format_number(12.5, false), "12.5");
         assert_eq!(parse_date("2024-01-31T10:00:00Z"), parse_date("2024-01-31"));
         assert_eq!(parse_datetime("2024-01-31T09:15:00.000 0000"), None);
         assert_eq!(parse_date("2024-01-31Tgarbage"), None);
