@@ -17,6 +17,9 @@ pub enum Error {
     DuplicateConnection(String),
     #[error("{0}")]
     Invalid(String),
+    /// Writing results (a file, stdout) failed.
+    #[error("cannot write the output: {0}")]
+    Output(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -38,6 +41,7 @@ impl Error {
             Error::UnknownConnection(_) => "unknown_connection",
             Error::DuplicateConnection(_) => "duplicate_connection",
             Error::Invalid(_) => "invalid",
+            Error::Output(_) => "output",
         }
     }
 
@@ -51,6 +55,7 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
             Error::UnknownConnection(_) => "List the connections with `syncstudio connections list`.".into(),
             Error::DuplicateConnection(_) => "Pick another name, or remove the old connection first.".into(),
             Error::Invalid(_) => "Correct the value and try again.".into(),
+            Error::Output(_) => "Check the destination exists, is writable and has room.".into(),
         }
     }
 
@@ -69,6 +74,25 @@ impl From<rusqlite::Error> for Error {
             path: String::new(),
             message: e.to_string(),
         }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Output(e.to_string())
+    }
+}
+
+impl From<csv::Error> for Error {
+    fn from(e: csv::Error) -> Self {
+        Error::Output(e.to_string())
+    }
+}
+
+/// A page Salesforce sent that is not the JSON it should be.
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Salesforce(salesforce::Error::Protocol(e.to_string()))
     }
 }
 

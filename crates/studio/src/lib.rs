@@ -4,6 +4,7 @@
 
 pub mod connections;
 pub mod error;
+pub mod export;
 pub mod home;
 pub mod secrets;
 pub mod store;

@@ -1,0 +1,268 @@
+//! A query's rows as CSV or JSON, streamed as pages arrive: for
+//! `syncstudio query`, exports and the SOQL console alike. CSV columns are
+//! the select list as written (parent fields as `Account.Name`); rows are
+//! read from each page in place, without building JSON trees.
+
+use crate::Studio;
+use crate::error::{Error, Result};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// A JSON array of records, without `attributes`.
+    Json,
+}
+
+/// How rows become columns.
+enum Shape {
+    /// `SELECT COUNT()`: one number.
+    Count,
+    /// The select list's fields as written (`Id`, `Account.Name`).
+    Columns(Vec<String>),
+    /// A select list this reader does not follow: Salesforce judges the
+    /// query, and the first row names the columns.
+    FirstRow,
+}
+
+fn shape(soql: &str) -> Shape {
+    // Queries pasted from an editor span lines: read them as one.
+    let soql = soql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let upper = soql.to_ascii_uppercase();
+    let (Some(start), Some(end)) = (upper.find("SELECT "), upper.find(" FROM ")) else {
+        return Shape::FirstRow;
+    };
+    let list = &soql[start + 7..end];
+    if list.replace(' ', "").eq_ignore_ascii_case("COUNT()") {
+        return Shape::Count;
+    }
+    // Functions and subqueries: Salesforce names those columns.
+    if list.is_empty() || list.contains('(') {
+        return Shape::FirstRow;
+    }
+    Shape::Columns(
+        list.split(',')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+    )
+}
+
+/// A record's fields as they stand in the page: names borrowed, values raw.
+struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a record")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> std::result::Result<Fields<'a>, M::Error> {
+                let mut out = Vec::with_capacity(8);
+                while let Some(entry) = m.next_entry::<&'de str, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    records: Vec<Fields<'a>>,
+}
+
+/// The text of a field at `path` (`Account.Name`), or None when absent.
+fn raw_lookup<'a>(
+    row: &Fields<'a>,
+    path: &str,
+) -> std::result::Result<Option<Cow<'a, str>>, serde_json::Error> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let found = row
+        .0
+        .iter()
+        .find(|(k, _)| *k == head)
+        .or_else(|| row.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(head)));
+    let Some((_, raw)) = found else {
+        return Ok(None);
+    };
+    let text = raw.get();
+    match rest {
+        Some(rest) if text.starts_with('{') => {
+            let parent: Fields<'a> = serde_json::from_str(text)?;
+            raw_lookup(&parent, rest)
+        }
+        Some(_) => Ok(None),
+        None => Ok(Some(raw_text(text)?)),
+    }
+}
+
+/// A raw JSON value as CSV text: strings unquoted, null empty, the rest as sent.
+fn raw_text(text: &str) -> std::result::Result<Cow<'_, str>, serde_json::Error> {
+    Ok(match text.as_bytes().first() {
+        Some(b'"') if !text.contains('\\') => Cow::Borrowed(&text[1..text.len() - 1]),
+        Some(b'"') => Cow::Owned(serde_json::from_str::<String>(text)?),
+        Some(b'n') => Cow::Borrowed(""),
+        _ => Cow::Borrowed(text),
+    })
+}
+
+/// Column paths of a record, parents flattened (`Account.Name`).
+fn raw_paths(
+    row: &Fields,
+    prefix: &str,
+    out: &mut Vec<String>,
+) -> std::result::Result<(), serde_json::Error> {
+    for (k, v) in &row.0 {
+        if *k == "attributes" {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if v.get().starts_with('{') {
+            raw_paths(&serde_json::from_str::<Fields>(v.get())?, &path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn strip_attributes(v: &mut Value) {
+    if let Value::Object(m) = v {
+        m.remove("attributes");
+        m.values_mut().for_each(strip_attributes);
+    }
+}
+
+/// Streams a query's rows to `out`; answers how many were written.
+pub async fn write_query(
+    client: &salesforce::Client,
+    soql: &str,
+    all: bool,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let shape = shape(soql);
+    if let Shape::Count = shape {
+        let page = client.query_page(soql, all).await?;
+        writeln!(out, "{}", page.total_size)?;
+        out.flush()?;
+        return Ok(1);
+    }
+    let mut count = 0u64;
+    match format {
+        Format::Csv => {
+            let mut pages = std::pin::pin!(client.query_pages(soql, all));
+            let mut w = csv::Writer::from_writer(out);
+            let mut columns = match shape {
+                Shape::Columns(c) => {
+                    w.write_record(&c)?;
+                    Some(c)
+                }
+                _ => None,
+            };
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                let page: RawPage = serde_json::from_slice(&page)?;
+                for row in &page.records {
+                    if columns.is_none() {
+                        let mut c = vec![];
+                        raw_paths(row, "", &mut c)?;
+                        w.write_record(&c)?;
+                        columns = Some(c);
+                    }
+                    for c in columns.as_ref().expect("set above") {
+                        w.write_field(raw_lookup(row, c)?.as_deref().unwrap_or("").as_bytes())?;
+                    }
+                    w.write_record(None::<&[u8]>)?;
+                    count += 1;
+                }
+            }
+            w.flush()?;
+        }
+        Format::Json => {
+            let mut rows = std::pin::pin!(client.query(soql, all));
+            out.write_all(b"[")?;
+            while let Some(row) = rows.next().await {
+                let mut row = row?;
+                strip_attributes(&mut row);
+                out.write_all(if count == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut *out, &row)?;
+                count += 1;
+            }
+            out.write_all(b"\n]\n")?;
+            out.flush()?;
+        }
+    }
+    Ok(count)
+}
+
+impl Studio {
+    /// Runs a query on a saved connection and streams its rows to `out`.
+    /// A sign-in that no longer works marks the connection `needs_grant`.
+    pub async fn export_query(
+        &self,
+        name: &str,
+        soql: &str,
+        all: bool,
+        format: Format,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let (row, client) = self.client(name).await?;
+        let result = write_query(&client, soql, all, format, out).await;
+        if let Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) = &result {
+            self.note_failure(&row, e);
+        }
+        result
+    }
+
+    /// `export_query` into a file that appears only once it is complete: a
+    /// failure leaves no half-written file behind.
+    pub async fn export_query_to_file(
+        &self,
+        name: &str,
+        soql: &str,
+        all: bool,
+        format: Format,
+        path: &Path,
+    ) -> Result<u64> {
+        let partial = path.with_extension("partial");
+        let file = std::fs::File::create(&partial)
+            .map_err(|e| Error::Output(format!("{}: {e}", partial.display())))?;
+        let mut out = std::io::BufWriter::new(file);
+        let result = self.export_query(name, soql, all, format, &mut out).await;
+        drop(out);
+        match result {
+            Ok(n) => {
+                std::fs::rename(&partial, path)
+                    .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e)
+            }
+        }
+    }
+}
