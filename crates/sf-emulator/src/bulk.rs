@@ -145,7 +145,7 @@ impl IngestJob {
     pub fn results_csv(&self, kind: &str) -> Vec<u8> {
         let d = self.delimiter() as char;
         let eol = self.eol();
-        let prefix = self.object_prefix();
+        let prefix = &self.key_prefix;
         let mut out = Vec::with_capacity(self.results.len() * 64 + 64);
         let header = self.header();
         match kind {
@@ -168,11 +168,11 @@ impl IngestJob {
             match (&r.outcome, kind) {
                 (Outcome::Done { num, created }, "successfulResults") => {
                     out.extend_from_slice(
-                        format!("\"{}\"{d}\"{}\"{d}", make_id(&prefix, *num), created).as_bytes(),
+                        format!("\"{}\"{d}\"{}\"{d}", make_id(prefix, *num), created).as_bytes(),
                     );
                 }
                 (Outcome::Failed { num, error }, "failedResults") => {
-                    let id = num.map(|n| make_id(&prefix, n)).unwrap_or_default();
+                    let id = num.map(|n| make_id(prefix, n)).unwrap_or_default();
                     out.extend_from_slice(
                         format!("\"{id}\"{d}\"{}\"{d}", error.replace('"', "\"\"")).as_bytes(),
                     );
@@ -184,10 +184,6 @@ impl IngestJob {
             out.extend_from_slice(eol.as_bytes());
         }
         out
-    }
-
-    fn object_prefix(&self) -> String {
-        self.key_prefix.clone()
     }
 }
 

@@ -194,18 +194,15 @@ impl Studio {
                 tracing::warn!("could not save refreshed tokens: {e}");
             }
         }));
-        if cfg.api_version.is_none() {
-            // One call to learn the newest version; pinned after that.
-            let probe = Client::connect(cfg.clone(), tokens.clone()).await;
-            match probe {
-                Ok(c) => return Ok((row, c)),
-                Err(e) => {
-                    self.note_failure(&row, &e);
-                    return Err(e.into());
-                }
+        // Unless the connection pins a version, this asks the org for its
+        // newest one (a single call).
+        match Client::connect(cfg, tokens).await {
+            Ok(client) => Ok((row, client)),
+            Err(e) => {
+                self.note_failure(&row, &e);
+                Err(e.into())
             }
         }
-        Ok((row, Client::new(cfg, tokens)))
     }
 
     /// Records what a failure means for the connection's status.

@@ -203,7 +203,10 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let limit = shared.org.read().settings.daily_api_limit;
+    let (limit, now) = {
+        let org = shared.org.read();
+        (org.settings.daily_api_limit, org.now())
+    };
     let rest = uri.path().strip_prefix("/services/data/").unwrap_or("");
     let Some((version, segs)) = split_path(rest) else {
         return to_response(&shared, Reply::not_found(), limit);
@@ -218,7 +221,6 @@ pub async fn handle(
             .insert("www-authenticate", HeaderValue::from_static("Token"));
         return r;
     };
-    let now = shared.org.read().now();
     let (allowed, _) = shared.count_api_call(now, limit);
     if !allowed {
         return to_response(
