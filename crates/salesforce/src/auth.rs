@@ -81,13 +81,15 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// What a sign-in yields. Debug output hides the tokens.
+/// What a sign-in yields; a token endpoint's JSON answer deserializes into
+/// it. Debug output hides the tokens.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub instance_url: String,
-    /// The identity URL (`…/id/00D…/005…`).
+    /// The identity URL (`…/id/00D…/005…`), `id` in a token answer.
+    #[serde(alias = "id")]
     pub id_url: Option<String>,
 }
 

@@ -15,13 +15,8 @@ async fn setup(demo: bool) -> (Emulator, Client, Arc<AtomicUsize>) {
     })
     .await
     .unwrap();
-    let t = org.issue_token("sync-studio-tests");
-    let tokens = salesforce::Tokens {
-        access_token: t["access_token"].as_str().unwrap().into(),
-        refresh_token: t["refresh_token"].as_str().map(str::to_string),
-        instance_url: org.base_url().into(),
-        id_url: t["id"].as_str().map(str::to_string),
-    };
+    let tokens: salesforce::Tokens =
+        serde_json::from_value(org.issue_token("sync-studio-tests")).unwrap();
     let refreshes = Arc::new(AtomicUsize::new(0));
     let counter = refreshes.clone();
     let mut cfg = Config::new(
@@ -242,13 +237,7 @@ async fn the_daily_cap_stops_work_before_the_org_limit() {
     let org = Emulator::start(sf_emulator::Config::default())
         .await
         .unwrap();
-    let t = org.issue_token("cap");
-    let tokens = salesforce::Tokens {
-        access_token: t["access_token"].as_str().unwrap().into(),
-        refresh_token: None,
-        instance_url: org.base_url().into(),
-        id_url: None,
-    };
+    let tokens: salesforce::Tokens = serde_json::from_value(org.issue_token("cap")).unwrap();
     let mut cfg = Config::new(
         org.base_url(),
         App {

@@ -18,13 +18,7 @@ async fn setup() -> (Emulator, Client) {
     })
     .await
     .unwrap();
-    let t = org.issue_token("records");
-    let tokens = salesforce::Tokens {
-        access_token: t["access_token"].as_str().unwrap().into(),
-        refresh_token: None,
-        instance_url: org.base_url().into(),
-        id_url: None,
-    };
+    let tokens: salesforce::Tokens = serde_json::from_value(org.issue_token("records")).unwrap();
     let mut cfg = Config::new(
         org.base_url(),
         App {

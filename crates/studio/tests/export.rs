@@ -5,13 +5,7 @@ use sf_emulator::Emulator;
 use studio::export::{Format, write_query};
 
 async fn client(org: &Emulator) -> salesforce::Client {
-    let t = org.issue_token("export");
-    let tokens = salesforce::Tokens {
-        access_token: t["access_token"].as_str().unwrap().into(),
-        refresh_token: None,
-        instance_url: org.base_url().into(),
-        id_url: None,
-    };
+    let tokens: salesforce::Tokens = serde_json::from_value(org.issue_token("export")).unwrap();
     salesforce::Client::connect(
         salesforce::Config::new(
             org.base_url(),
