@@ -304,39 +304,46 @@ fn add_in_the_browser_query_test_and_remove() {
     let _ = std::fs::remove_dir_all(&home);
 }
 
-#[test]
-fn no_browser_prints_the_url_alone_and_waits() {
-    let home = temp("nobrowser");
-    let org = playground(&home);
+/// Starts `connections add --no-browser` and reads the line it prints.
+fn add_without_browser(home: &Path, name: &str, url: &str) -> (Child, String) {
     let port = free_port().to_string();
     let mut add = Command::new(BIN)
         .args([
             "connections",
             "add",
-            "Quiet",
+            name,
             "--login-url",
-            &org.url,
+            url,
             "--client-id",
             "syncstudio-cli",
             "--callback-port",
             &port,
             "--no-browser",
         ])
-        .env("SYNCSTUDIO_HOME", &home)
+        .env("SYNCSTUDIO_HOME", home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(add.stdout.take().unwrap());
     let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    BufReader::new(add.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (add, line)
+}
+
+#[test]
+fn no_browser_prints_the_url_alone_and_waits() {
+    let home = temp("nobrowser");
+    let org = playground(&home);
+    let (add, line) = add_without_browser(&home, "Quiet", &org.url);
     let url = line.trim_end();
     assert!(
         url.starts_with(&org.url) && !url.contains(' '),
         "the URL alone: {line:?}"
     );
     play(url, Choice::Allow);
-    assert!(add.wait().unwrap().success());
+    assert!(add.wait_with_output().unwrap().status.success());
     let rm = syncstudio(&home, &["connections", "remove", "Quiet"]);
     assert!(rm.status.success());
     let _ = std::fs::remove_dir_all(&home);
@@ -346,29 +353,7 @@ fn no_browser_prints_the_url_alone_and_waits() {
 fn denied_and_busy_port_exit_2() {
     let home = temp("denied");
     let org = playground(&home);
-    let port = free_port().to_string();
-    let mut add = Command::new(BIN)
-        .args([
-            "connections",
-            "add",
-            "Denied",
-            "--login-url",
-            &org.url,
-            "--client-id",
-            "c",
-            "--callback-port",
-            &port,
-            "--no-browser",
-        ])
-        .env("SYNCSTUDIO_HOME", &home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(add.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (add, line) = add_without_browser(&home, "Denied", &org.url);
     play(line.trim_end(), Choice::Deny);
     let out = add.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));
