@@ -40,10 +40,11 @@ fn csv_rows(n: usize) -> String {
     out
 }
 
-async fn wait_ingest(http: &Client, base: &str, token: &str, id: &str) -> Value {
+/// Polls `jobs/{kind}/{id}` until the job ends.
+async fn wait_job(http: &Client, base: &str, token: &str, kind: &str, id: &str) -> Value {
     loop {
         let info: Value = http
-            .get(format!("{base}{V}/jobs/ingest/{id}"))
+            .get(format!("{base}{V}/jobs/{kind}/{id}"))
             .bearer_auth(token)
             .send()
             .await
@@ -117,7 +118,7 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    let info = wait_ingest(&http, &base, &token, &id).await;
+    let info = wait_job(&http, &base, &token, "ingest", &id).await;
     let processing = processing_started.elapsed();
     let end_to_end = upload_started.elapsed();
     assert_eq!(info["numberRecordsProcessed"].as_u64(), Some(rows as u64));
@@ -192,21 +193,8 @@ async fn main() {
         .json(&json!({"operation": "query", "query": "SELECT Id, Name, Industry, NumberOfEmployees, BillingCity FROM Account"}))
         .send().await.unwrap().json().await.unwrap();
     let qid = job["id"].as_str().unwrap().to_string();
-    loop {
-        let info: Value = http
-            .get(format!("{base}{V}/jobs/query/{qid}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if info["state"] == "JobComplete" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let info = wait_job(&http, &base, &token, "query", &qid).await;
+    assert_eq!(info["state"], "JobComplete");
     let mut locator = String::new();
     let mut total = 0usize;
     loop {
