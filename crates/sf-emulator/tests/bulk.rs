@@ -91,24 +91,9 @@ async fn update_upsert_delete_and_hard_delete() {
     )
     .await;
     assert_eq!(info["numberRecordsFailed"], 0);
-    let url = reqwest::Url::parse_with_params(
-        &org.url(&format!("{V}/queryAll")),
-        &[(
-            "q",
-            "SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true",
-        )],
-    )
-    .unwrap();
-    let all: Value = org
-        .http
-        .get(url)
-        .bearer_auth(&org.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = org
+        .query_all("SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true")
+        .await;
     assert_eq!(all["records"][0]["Id"], a);
     let (id, info) = run(
         &org,
@@ -121,21 +106,9 @@ async fn update_upsert_delete_and_hard_delete() {
         "the second delete of the same record fails"
     );
     assert!(results(&org, &id, "failedResults").await[0][1].starts_with("NOT_FOUND"));
-    let url = reqwest::Url::parse_with_params(
-        &org.url(&format!("{V}/queryAll")),
-        &[("q", "SELECT Id FROM Account WHERE Name = 'B'")],
-    )
-    .unwrap();
-    let all: Value = org
-        .http
-        .get(url)
-        .bearer_auth(&org.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = org
+        .query_all("SELECT Id FROM Account WHERE Name = 'B'")
+        .await;
     assert_eq!(all["totalSize"], 0);
 }
 

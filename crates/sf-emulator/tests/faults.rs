@@ -96,15 +96,7 @@ async fn rules_match_route_method_and_probability() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let listed: Value = org
-        .http
-        .get(org.url("/__emulator/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = org.control_get("/faults").await;
     assert_eq!(listed["rules"][0]["kind"], "error503");
     let r = org
         .http
@@ -297,15 +289,7 @@ async fn the_clock_can_be_set_frozen_and_advanced() {
             .1["totalSize"],
         0
     );
-    let clock: Value = org
-        .http
-        .get(org.url("/__emulator/clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let clock = org.control_get("/clock").await;
     assert_eq!(
         clock,
         json!({"now": "2024-02-01T09:15:00.000+0000", "frozen": true})
@@ -315,26 +299,10 @@ async fn the_clock_can_be_set_frozen_and_advanced() {
 #[tokio::test]
 async fn reset_seed_records_and_status() {
     let org = Org::demo().await;
-    let status: Value = org
-        .http
-        .get(org.url("/__emulator/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = org.control_get("/").await;
     assert_eq!(status["records"]["Account"], 300);
     org.control("/reset", json!({})).await;
-    let status: Value = org
-        .http
-        .get(org.url("/__emulator/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = org.control_get("/").await;
     assert!(status["records"].get("Account").is_none());
     let seeded = org.control("/seed", json!({
         "objects": [{"name": "Ship__c", "fields": [{"name": "Code__c", "type": "string", "externalId": true, "unique": true}]}],
@@ -353,15 +321,7 @@ async fn reset_seed_records_and_status() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let dump: Value = org
-        .http
-        .get(org.url("/__emulator/records/Ship__c"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dump = org.control_get("/records/Ship__c").await;
     assert_eq!(dump["records"][0]["Name"], "Argo");
     let bad = org
         .http

@@ -929,21 +929,9 @@ async fn query_all_sees_the_recycle_bin() {
         .unwrap();
     let (_, live) = org.query("SELECT Id FROM Case").await;
     assert_eq!(live["totalSize"], 0);
-    let url = reqwest::Url::parse_with_params(
-        &org.url(&format!("{V}/queryAll")),
-        &[("q", "SELECT Id, IsDeleted, CaseNumber FROM Case")],
-    )
-    .unwrap();
-    let all: Value = org
-        .http
-        .get(url)
-        .bearer_auth(&org.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = org
+        .query_all("SELECT Id, IsDeleted, CaseNumber FROM Case")
+        .await;
     assert_eq!(all["totalSize"], 1);
     assert_eq!(all["records"][0]["IsDeleted"], true);
     assert_eq!(all["records"][0]["CaseNumber"], "00001000");

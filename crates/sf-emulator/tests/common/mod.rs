@@ -100,8 +100,18 @@ impl Org {
     }
 
     pub async fn query(&self, soql: &str) -> (StatusCode, Value) {
-        let url = reqwest::Url::parse_with_params(&self.url(&format!("{V}/query")), &[("q", soql)])
-            .expect("url");
+        self.soql("query", soql).await
+    }
+
+    /// `queryAll`: deleted rows too.
+    pub async fn query_all(&self, soql: &str) -> Value {
+        self.soql("queryAll", soql).await.1
+    }
+
+    async fn soql(&self, resource: &str, soql: &str) -> (StatusCode, Value) {
+        let url =
+            reqwest::Url::parse_with_params(&self.url(&format!("{V}/{resource}")), &[("q", soql)])
+                .expect("url");
         json_of(
             self.http
                 .get(url)
@@ -111,6 +121,17 @@ impl Org {
                 .expect("send"),
         )
         .await
+    }
+
+    pub async fn control_get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(self.url(&format!("/__emulator{path}")))
+            .send()
+            .await
+            .expect("send");
+        assert!(r.status().is_success(), "control {path}: {}", r.status());
+        r.json().await.expect("json")
     }
 
     pub async fn control(&self, path: &str, body: Value) -> Value {
