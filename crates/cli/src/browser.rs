@@ -14,16 +14,8 @@ pub fn opener(no_browser: bool) -> impl FnOnce(&str) -> salesforce::Result<()> {
                 .map_err(|e| salesforce::Error::Invalid(e.to_string()))?;
             return Ok(());
         }
-        let spawned = match std::env::var("SYNCSTUDIO_BROWSER") {
-            Ok(cmd) if !cmd.trim().is_empty() => Command::new("sh")
-                .arg("-c")
-                .arg(format!("{cmd} \"$1\""))
-                .arg("sh")
-                .arg(url)
-                .stdin(Stdio::null())
-                .spawn(),
-            _ => system_browser(url),
-        };
+        let spawned = studio::browser::open_with_override(url)
+            .unwrap_or_else(|| system_browser(url).map(|_| ()));
         match spawned {
             Ok(_) => {
                 eprintln!("Opened the browser to grant access. If nothing opened, visit:\n{url}");

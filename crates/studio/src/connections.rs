@@ -7,6 +7,11 @@ use crate::error::{Error, Result};
 use crate::secrets::{self, Secret};
 use crate::store::ConnectionRow;
 use salesforce::{App, Client, Config, Environment, Loopback, Tokens};
+
+/// The client crate's result, for callers (the desktop shell) that do not
+/// depend on it directly.
+pub type ClientResult<T> = salesforce::Result<T>;
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +26,41 @@ pub struct NewConnection {
     pub callback_port: u16,
     pub api_version: Option<String>,
     pub daily_cap: Option<u64>,
+}
+
+/// The desktop app's "New connection" form, as typed.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConnectionForm {
+    pub name: String,
+    /// `production`, `sandbox` or a My Domain URL.
+    pub environment: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub callback_port: u16,
+}
+
+impl TryFrom<ConnectionForm> for NewConnection {
+    type Error = Error;
+
+    fn try_from(form: ConnectionForm) -> Result<NewConnection> {
+        if form.callback_port < 1024 {
+            return Err(Error::Invalid(format!(
+                "callback port {} needs privileges; use the port in the connected app's callback URL (1717 by default)",
+                form.callback_port
+            )));
+        }
+        let secret = form.client_secret.filter(|s| !s.trim().is_empty());
+        Ok(NewConnection {
+            name: form.name,
+            environment: Environment::parse(&form.environment)?,
+            client_id: form.client_id.trim().to_string(),
+            client_secret: secret.map(|s| s.trim().to_string()),
+            callback_port: form.callback_port,
+            api_version: None,
+            daily_cap: None,
+        })
+    }
 }
 
 /// How a new connection signs in.
@@ -80,22 +120,12 @@ impl Studio {
             client_id: new.client_id.clone(),
             client_secret: new.client_secret.clone(),
         };
-        let tokens = match sign_in {
-            SignIn::Browser { timeout } => {
-                let opts = Loopback {
-                    port: new.callback_port,
-                    timeout,
-                    ..Default::default()
-                };
-                salesforce::auth::grant_access(&login_url, &app, &opts, open).await?
-            }
-            SignIn::ClientCredentials => {
-                salesforce::auth::client_credentials(&login_url, &app).await?
-            }
-            SignIn::RefreshToken(refresh) => {
-                // The instance is learned from the refresh answer.
-                salesforce::auth::refresh(&login_url, &app, refresh.trim(), &login_url).await?
-            }
+        let tokens = self
+            .sign_in(&login_url, &app, new.callback_port, sign_in, open)
+            .await?;
+        let api_version = match new.api_version {
+            Some(v) => Some(v),
+            None => self.settings()?.default_api_version,
         };
         let mut row = ConnectionRow {
             id: random_id(),
@@ -103,7 +133,7 @@ impl Studio {
             login_url,
             client_id: new.client_id,
             callback_port: new.callback_port,
-            api_version: new.api_version,
+            api_version,
             daily_cap: new.daily_cap,
             instance_url: Some(tokens.instance_url.clone()),
             username: None,
@@ -114,23 +144,100 @@ impl Studio {
             api_used: None,
             api_limit: None,
         };
-        let client =
-            Client::connect(self.config(&row, new.client_secret.clone()), tokens.clone()).await?;
-        self.describe_user(&mut row, &client).await;
-        secrets::save(
-            &row.id,
-            &Secret {
-                access_token: Some(tokens.access_token),
-                refresh_token: tokens.refresh_token,
-                client_secret: new.client_secret,
-            },
-        )?;
+        self.save_sign_in(&mut row, tokens, new.client_secret)
+            .await?;
         if let Err(e) = self.store.insert(&row) {
             let _ = secrets::delete(&row.id);
             return Err(e);
         }
         tracing::info!(connection = %row.name, org = ?row.org_id, "connection added");
         Ok(row)
+    }
+
+    /// Gets tokens the chosen way. A browser sign-in ends early when the
+    /// user cancels it (`cancel_sign_in`), freeing the callback port.
+    async fn sign_in(
+        &self,
+        login_url: &str,
+        app: &App,
+        callback_port: u16,
+        sign_in: SignIn,
+        open: impl FnOnce(&str) -> salesforce::Result<()>,
+    ) -> Result<Tokens> {
+        Ok(match sign_in {
+            SignIn::Browser { timeout } => {
+                let opts = Loopback {
+                    port: callback_port,
+                    timeout,
+                    ..Default::default()
+                };
+                let grant = salesforce::auth::grant_access(login_url, app, &opts, open);
+                tokio::select! {
+                    tokens = grant => tokens?,
+                    _ = self.sign_in_cancel.notified() => return Err(Error::Cancelled),
+                }
+            }
+            SignIn::ClientCredentials => {
+                salesforce::auth::client_credentials(login_url, app).await?
+            }
+            SignIn::RefreshToken(refresh) => {
+                // The instance is learned from the refresh answer.
+                salesforce::auth::refresh(login_url, app, refresh.trim(), login_url).await?
+            }
+        })
+    }
+
+    /// Ends a browser sign-in in progress, if any.
+    pub fn cancel_sign_in(&self) {
+        self.sign_in_cancel.notify_waiters();
+    }
+
+    /// Signs a saved connection in again (after a revoked or expired
+    /// refresh token) and marks it connected.
+    pub async fn grant_again(
+        &self,
+        name: &str,
+        sign_in: SignIn,
+        open: impl FnOnce(&str) -> salesforce::Result<()>,
+    ) -> Result<ConnectionRow> {
+        secrets::check_available()?;
+        let mut row = self.store.by_name(name)?;
+        let client_secret = secrets::load(&row.id)?.and_then(|s| s.client_secret);
+        let app = App {
+            client_id: row.client_id.clone(),
+            client_secret: client_secret.clone(),
+        };
+        let tokens = self
+            .sign_in(&row.login_url, &app, row.callback_port, sign_in, open)
+            .await?;
+        self.save_sign_in(&mut row, tokens, client_secret).await?;
+        self.store.update(&row)?;
+        tracing::info!(connection = %row.name, "connection signed in again");
+        Ok(row)
+    }
+
+    /// Keeps fresh tokens for a saved row and fills its user and org.
+    pub(crate) async fn save_sign_in(
+        &self,
+        row: &mut ConnectionRow,
+        tokens: Tokens,
+        client_secret: Option<String>,
+    ) -> Result<()> {
+        let client =
+            Client::connect(self.config(row, client_secret.clone()), tokens.clone()).await?;
+        self.describe_user(row, &client).await;
+        secrets::save(
+            &row.id,
+            &Secret {
+                access_token: Some(tokens.access_token),
+                refresh_token: tokens.refresh_token,
+                client_secret,
+            },
+        )?;
+        row.status = "connected".into();
+        row.status_message = None;
+        self.cache_client(&row.name, None);
+        Ok(())
     }
 
     /// Fills user, org and API use from the identity URL and the client.
@@ -146,6 +253,11 @@ impl Studio {
                 .await
         {
             row.username = who["username"].as_str().map(str::to_string);
+        }
+        // The list shows today's API use from the start: ask when no answer
+        // has carried Sforce-Limit-Info yet.
+        if client.api_usage().1 == 0 {
+            let _ = client.limits().await;
         }
         let (used, limit) = client.api_usage();
         if limit > 0 {
@@ -167,6 +279,9 @@ impl Studio {
     /// keychain.
     pub async fn client(&self, name: &str) -> Result<(ConnectionRow, Client)> {
         let row = self.store.by_name(name)?;
+        if let Some(client) = self.cached_client(name) {
+            return Ok((row, client));
+        }
         let secret = secrets::load(&row.id)?.ok_or_else(|| {
             Error::Salesforce(salesforce::Error::NeedsGrant(
                 "no saved sign-in for this connection".into(),
@@ -197,7 +312,10 @@ impl Studio {
         // Unless the connection pins a version, this asks the org for its
         // newest one (a single call).
         match Client::connect(cfg, tokens).await {
-            Ok(client) => Ok((row, client)),
+            Ok(client) => {
+                self.cache_client(name, Some(client.clone()));
+                Ok((row, client))
+            }
             Err(e) => {
                 self.note_failure(&row, &e);
                 Err(e.into())
@@ -207,6 +325,9 @@ impl Studio {
 
     /// Records what a failure means for the connection's status.
     pub fn note_failure(&self, row: &ConnectionRow, e: &salesforce::Error) {
+        if matches!(e, salesforce::Error::NeedsGrant(_)) {
+            self.cache_client(&row.name, None);
+        }
         let mut r = row.clone();
         r.status = if matches!(e, salesforce::Error::NeedsGrant(_)) {
             "needs_grant".into()
@@ -258,6 +379,7 @@ impl Studio {
         }
         secrets::delete(&row.id)?;
         self.store.delete(&row.id)?;
+        self.cache_client(&row.name, None);
         tracing::info!(connection = %row.name, "connection removed");
         Ok(())
     }

@@ -20,12 +20,18 @@ pub enum Error {
     /// Writing results (a file, stdout) failed.
     #[error("cannot write the output: {0}")]
     Output(String),
+    #[error("sign-in cancelled")]
+    Cancelled,
+    /// The built-in playground org could not start or answer.
+    #[error("the playground org: {0}")]
+    Playground(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What the UI shows: the kind, the message and the next step.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Problem {
     pub kind: String,
     pub message: String,
@@ -42,6 +48,8 @@ impl Error {
             Error::DuplicateConnection(_) => "duplicate_connection",
             Error::Invalid(_) => "invalid",
             Error::Output(_) => "output",
+            Error::Cancelled => "cancelled",
+            Error::Playground(_) => "playground",
         }
     }
 
@@ -56,6 +64,8 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
             Error::DuplicateConnection(_) => "Pick another name, or remove the old connection first.".into(),
             Error::Invalid(_) => "Correct the value and try again.".into(),
             Error::Output(_) => "Check the destination exists, is writable and has room.".into(),
+            Error::Cancelled => "Click Grant access to try again.".into(),
+            Error::Playground(_) => "Pick another playground port in Settings if this one is taken, then start it again.".into(),
         }
     }
 

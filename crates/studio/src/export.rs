@@ -21,7 +21,7 @@ pub enum Format {
 }
 
 /// How rows become columns.
-enum Shape {
+pub(crate) enum Shape {
     /// `SELECT COUNT()`: one number.
     Count,
     /// The select list's fields as written (`Id`, `Account.Name`).
@@ -31,7 +31,7 @@ enum Shape {
     FirstRow,
 }
 
-fn shape(soql: &str) -> Shape {
+pub(crate) fn shape(soql: &str) -> Shape {
     // Queries pasted from an editor span lines: read them as one.
     let soql = soql.split_whitespace().collect::<Vec<_>>().join(" ");
     let upper = soql.to_ascii_uppercase();
@@ -55,7 +55,7 @@ fn shape(soql: &str) -> Shape {
 }
 
 /// A record's fields as they stand in the page: names borrowed, values raw.
-struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
+pub(crate) struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -81,13 +81,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
 }
 
 #[derive(Deserialize)]
-struct RawPage<'a> {
+pub(crate) struct RawPage<'a> {
     #[serde(borrow)]
-    records: Vec<Fields<'a>>,
+    pub(crate) records: Vec<Fields<'a>>,
 }
 
 /// The text of a field at `path` (`Account.Name`), or None when absent.
-fn raw_lookup<'a>(
+pub(crate) fn raw_lookup<'a>(
     row: &Fields<'a>,
     path: &str,
 ) -> std::result::Result<Option<Cow<'a, str>>, serde_json::Error> {
@@ -125,7 +125,7 @@ fn raw_text(text: &str) -> std::result::Result<Cow<'_, str>, serde_json::Error> 
 }
 
 /// Column paths of a record, parents flattened (`Account.Name`).
-fn raw_paths(
+pub(crate) fn raw_paths(
     row: &Fields,
     prefix: &str,
     out: &mut Vec<String>,
@@ -156,12 +156,12 @@ fn strip_attributes(v: &mut Value) {
 }
 
 /// Streams a query's rows to `out`; answers how many were written.
-pub async fn write_query(
+pub async fn write_query<W: Write + ?Sized>(
     client: &salesforce::Client,
     soql: &str,
     all: bool,
     format: Format,
-    out: &mut dyn Write,
+    out: &mut W,
 ) -> Result<u64> {
     let shape = shape(soql);
     if let Shape::Count = shape {
@@ -221,20 +221,18 @@ pub async fn write_query(
 impl Studio {
     /// Runs a query on a saved connection and streams its rows to `out`.
     /// A sign-in that no longer works marks the connection `needs_grant`.
-    pub async fn export_query(
+    pub async fn export_query<W: Write + ?Sized>(
         &self,
         name: &str,
         soql: &str,
         all: bool,
         format: Format,
-        out: &mut dyn Write,
+        out: &mut W,
     ) -> Result<u64> {
-        let (row, client) = self.client(name).await?;
-        let result = write_query(&client, soql, all, format, out).await;
-        if let Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) = &result {
-            self.note_failure(&row, e);
-        }
-        result
+        self.with_client(name, |client| async move {
+            write_query(&client, soql, all, format, out).await
+        })
+        .await
     }
 
     /// `export_query` into a file that appears only once it is complete: a

@@ -1,23 +1,38 @@
-//! The Sync Studio engine: the local store, secrets in the OS keychain, and
-//! connections to Salesforce. No GUI types: the desktop shell and the CLI
-//! both sit on top of this.
+//! The Sync Studio engine: the local store, secrets in the OS keychain,
+//! connections to Salesforce, schema, queries and exports, and the built-in
+//! playground org. No GUI types: the desktop shell and the CLI both sit on
+//! top of this.
 
+pub mod browser;
 pub mod connections;
 pub mod error;
 pub mod export;
+pub mod grid;
 pub mod home;
+pub mod logging;
+pub mod playground;
+pub mod schema;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 
-pub use connections::{NewConnection, SignIn};
+pub use connections::{ConnectionForm, NewConnection, SignIn};
 pub use error::{Error, Problem, Result};
 pub use store::{ConnectionRow, Store};
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub struct Studio {
     pub(crate) store: Store,
     home: PathBuf,
+    /// One client per connection name, so describes stay cached between
+    /// screens and the API version is asked once.
+    clients: Mutex<HashMap<String, salesforce::Client>>,
+    /// Wakes a browser sign-in that the user cancelled.
+    sign_in_cancel: tokio::sync::Notify,
+    playground: tokio::sync::Mutex<Option<sf_emulator::Emulator>>,
 }
 
 impl Studio {
@@ -27,10 +42,29 @@ impl Studio {
         Ok(Studio {
             store,
             home: home.to_path_buf(),
+            clients: Mutex::new(HashMap::new()),
+            sign_in_cancel: tokio::sync::Notify::new(),
+            playground: tokio::sync::Mutex::new(None),
         })
     }
 
     pub fn home(&self) -> &Path {
         &self.home
+    }
+
+    fn cached_client(&self, name: &str) -> Option<salesforce::Client> {
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    fn cache_client(&self, name: &str, client: Option<salesforce::Client>) {
+        let mut map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        match client {
+            Some(c) => map.insert(name.to_string(), c),
+            None => map.remove(name),
+        };
     }
 }

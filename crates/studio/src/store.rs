@@ -6,10 +6,12 @@ use rusqlite::{Connection as Db, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE connections (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE connections (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             login_url TEXT NOT NULL,
@@ -28,11 +30,14 @@ fn migrations() -> Migrations<'static> {
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );",
-    )])
+        ),
+        M::up("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
+    ])
 }
 
 /// A connection as stored: nothing secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnectionRow {
     pub id: String,
     pub name: String,
@@ -40,6 +45,8 @@ pub struct ConnectionRow {
     pub client_id: String,
     pub callback_port: u16,
     pub api_version: Option<String>,
+    // A plain number in the UI; daily API counts stay far below 2^32.
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
     pub daily_cap: Option<u64>,
     pub instance_url: Option<String>,
     pub username: Option<String>,
@@ -48,12 +55,17 @@ pub struct ConnectionRow {
     /// `connected`, `needs_grant` or `error`.
     pub status: String,
     pub status_message: Option<String>,
+    // A plain number in the UI; daily API counts stay far below 2^32.
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
     pub api_used: Option<u64>,
+    // A plain number in the UI; daily API counts stay far below 2^32.
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
     pub api_limit: Option<u64>,
 }
 
 pub struct Store {
-    db: Db,
+    // rusqlite connections are not Sync; the desktop app shares one Store.
+    db: Mutex<Db>,
     path: PathBuf,
 }
 
@@ -79,9 +91,14 @@ impl Store {
             .to_latest(&mut db)
             .map_err(|e| fail(e.to_string()))?;
         Ok(Store {
-            db,
+            db: Mutex::new(db),
             path: path.to_path_buf(),
         })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        // A panic while holding the lock leaves SQLite consistent.
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn path(&self) -> &Path {
@@ -109,7 +126,7 @@ impl Store {
     }
 
     pub fn insert(&self, c: &ConnectionRow) -> Result<()> {
-        let n = self.db.execute(
+        let n = self.db().execute(
             "INSERT INTO connections (id, name, login_url, client_id, callback_port, api_version, daily_cap, instance_url,
                 username, org_id, user_id, status, status_message, api_used, api_limit, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
@@ -127,7 +144,7 @@ impl Store {
     }
 
     pub fn update(&self, c: &ConnectionRow) -> Result<()> {
-        self.db.execute(
+        self.db().execute(
             "UPDATE connections SET login_url = ?2, client_id = ?3, callback_port = ?4, api_version = ?5, daily_cap = ?6,
                 instance_url = ?7, username = ?8, org_id = ?9, user_id = ?10, status = ?11, status_message = ?12,
                 api_used = ?13, api_limit = ?14, updated_at = ?15 WHERE id = ?1",
@@ -141,7 +158,7 @@ impl Store {
     }
 
     pub fn by_name(&self, name: &str) -> Result<ConnectionRow> {
-        self.db
+        self.db()
             .query_row(
                 "SELECT * FROM connections WHERE name = ?1",
                 [name],
@@ -152,7 +169,8 @@ impl Store {
     }
 
     pub fn list(&self) -> Result<Vec<ConnectionRow>> {
-        let mut st = self.db.prepare("SELECT * FROM connections ORDER BY name")?;
+        let db = self.db();
+        let mut st = db.prepare("SELECT * FROM connections ORDER BY name")?;
         let rows = st
             .query_map([], Self::row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -160,8 +178,33 @@ impl Store {
     }
 
     pub fn delete(&self, id: &str) -> Result<()> {
-        self.db
+        self.db()
             .execute("DELETE FROM connections WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .db()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.db().execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self
+                .db()
+                .execute("DELETE FROM settings WHERE key = ?1", [key])?,
+        };
         Ok(())
     }
 }

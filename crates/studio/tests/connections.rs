@@ -173,6 +173,21 @@ async fn a_revoked_sign_in_marks_the_connection_needs_grant() {
     let row = studio.connection("Revoked").unwrap();
     assert_eq!(row.status, "needs_grant");
     assert!(row.status_message.unwrap().contains("Grant access"));
+    // Grant access again brings it back, with the same id and settings.
+    let again = studio
+        .grant_again(
+            "Revoked",
+            SignIn::Browser {
+                timeout: Duration::from_secs(20),
+            },
+            user(Choice::Allow),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, "connected");
+    assert_eq!(again.id, row.id);
+    assert_eq!(studio.connection("Revoked").unwrap().status, "connected");
+    studio.test_connection("Revoked").await.unwrap();
     studio.remove_connection("Revoked").await.unwrap();
     let _ = std::fs::remove_dir_all(&home);
 }

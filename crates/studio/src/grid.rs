@@ -1,0 +1,103 @@
+//! A query's rows for the SOQL console: page by page as they arrive, each
+//! row as the select list's columns (parents flattened, `Account.Name`).
+
+use crate::Studio;
+use crate::error::Result;
+use crate::export::{RawPage, Shape, raw_lookup, raw_paths, shape};
+use futures::StreamExt;
+use serde::Serialize;
+use std::time::Instant;
+
+/// One page of rows. `columns` comes with the first page that has rows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GridPage {
+    pub columns: Option<Vec<String>>,
+    /// Cells as text; null is empty.
+    pub rows: Vec<Vec<String>>,
+    /// How many rows the query matches in all.
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub total_size: u64,
+}
+
+/// How a finished query went.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QuerySummary {
+    /// Rows received (for `COUNT()`, the count).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub rows: u64,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub millis: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Total {
+    #[serde(rename = "totalSize")]
+    total_size: u64,
+}
+
+impl Studio {
+    /// Runs a query and hands each page to `on_page` as it arrives (the next
+    /// page is fetched meanwhile). `all` includes deleted and archived rows.
+    pub async fn query_grid(
+        &self,
+        connection: &str,
+        soql: &str,
+        all: bool,
+        mut on_page: impl FnMut(GridPage) + Send,
+    ) -> Result<QuerySummary> {
+        let started = Instant::now();
+        let rows = self
+            .with_client(connection, |client| async move {
+                let mut columns = match shape(soql) {
+                    Shape::Count => {
+                        let page = client.query_page(soql, all).await?;
+                        on_page(GridPage {
+                            columns: Some(vec!["COUNT()".into()]),
+                            rows: vec![vec![page.total_size.to_string()]],
+                            total_size: page.total_size,
+                        });
+                        return Ok(page.total_size);
+                    }
+                    Shape::Columns(c) => Some(c),
+                    Shape::FirstRow => None,
+                };
+                let mut sent_columns = false;
+                let mut count = 0u64;
+                let mut pages = std::pin::pin!(client.query_pages(soql, all));
+                while let Some(body) = pages.next().await {
+                    let body = body?;
+                    let total: Total = serde_json::from_slice(&body)?;
+                    let page: RawPage = serde_json::from_slice(&body)?;
+                    let mut rows = Vec::with_capacity(page.records.len());
+                    for record in &page.records {
+                        if columns.is_none() {
+                            let mut c = vec![];
+                            raw_paths(record, "", &mut c)?;
+                            columns = Some(c);
+                        }
+                        let mut cells = vec![];
+                        for c in columns.as_ref().expect("set above") {
+                            cells.push(raw_lookup(record, c)?.unwrap_or_default().into_owned());
+                        }
+                        rows.push(cells);
+                    }
+                    count += rows.len() as u64;
+                    let first = !sent_columns && columns.is_some();
+                    sent_columns |= first;
+                    on_page(GridPage {
+                        columns: if first { columns.clone() } else { None },
+                        rows,
+                        total_size: total.total_size,
+                    });
+                }
+                Ok(count)
+            })
+            .await?;
+        Ok(QuerySummary {
+            rows,
+            millis: started.elapsed().as_millis() as u64,
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! What the desktop screens call: schema, the SOQL console's pages, the
+//! built-in playground, settings and cancelling a sign-in. Against the
+//! emulator and the real keychain (scripts/test.sh starts gnome-keyring).
+
+use salesforce::Environment;
+use sf_emulator::Emulator;
+use std::time::Duration;
+use studio::settings::SettingsChange;
+use studio::{Error, NewConnection, SignIn, Studio};
+
+fn temp_home(tag: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let d = std::env::temp_dir().join(format!("studio-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A studio connected (without the browser) to a demo org.
+async fn connected(tag: &str) -> (Emulator, Studio, std::path::PathBuf) {
+    let org = Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = temp_home(tag);
+    let studio = Studio::open(&home).unwrap();
+    let refresh = org.issue_token("desktop-tests")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    studio
+        .add_connection(
+            NewConnection {
+                name: "Org".into(),
+                environment: Environment::parse(org.base_url()).unwrap(),
+                client_id: "desktop-tests".into(),
+                client_secret: None,
+                callback_port: free_port(),
+                api_version: None,
+                daily_cap: None,
+            },
+            SignIn::RefreshToken(refresh),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    (org, studio, home)
+}
+
+#[tokio::test]
+async fn the_schema_explorer_sees_objects_and_field_details() {
+    let (_org, studio, home) = connected("schema").await;
+    let objects = studio.objects("Org").await.unwrap();
+    let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
+    assert!(
+        names.contains(&"Account") && names.contains(&"Contact"),
+        "{names:?}"
+    );
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted, "objects come sorted by API name");
+
+    let account = studio.object("Org", "Account").await.unwrap();
+    assert_eq!(account.label, "Account");
+    let field = |n: &str| account.fields.iter().find(|f| f.name == n).unwrap().clone();
+    assert!(field("Name").required, "Name must be given on create");
+    assert!(!field("Id").required, "Id is not createable");
+    assert_eq!(field("Name").field_type, "string");
+    assert!(field("Name").length > 0);
+    assert_eq!(field("OwnerId").references, vec!["User".to_string()]);
+    let industry = field("Industry");
+    assert_eq!(industry.field_type, "picklist");
+    assert!(
+        industry
+            .picklist_values
+            .contains(&"Agriculture".to_string())
+    );
+
+    let err = studio.object("Org", "NoSuchThing__c").await.unwrap_err();
+    assert!(err.to_string().contains("NoSuchThing__c"), "{err}");
+    studio.remove_connection("Org").await.unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn the_console_gets_rows_page_by_page_with_parents_flattened() {
+    let (org, studio, home) = connected("grid").await;
+    // More than one 2,000-row page of contacts, under a few accounts.
+    let mut account_ids = vec![];
+    studio
+        .query_grid("Org", "SELECT Id FROM Account LIMIT 3", false, |p| {
+            account_ids.extend(p.rows.into_iter().map(|r| r[0].clone()))
+        })
+        .await
+        .unwrap();
+    let contacts: Vec<serde_json::Map<String, serde_json::Value>> = (0..2500)
+        .map(|i| {
+            serde_json::json!({
+                "LastName": format!("Grid {i:05}"),
+                "AccountId": account_ids[i % 3],
+            })
+            .as_object()
+            .unwrap()
+            .clone()
+        })
+        .collect();
+    let mut seed = sf_emulator::Seed::default();
+    seed.records.insert("Contact".into(), contacts);
+    org.seed(&seed).unwrap();
+    let count = studio
+        .query_grid("Org", "SELECT COUNT() FROM Contact", false, |_| {})
+        .await
+        .unwrap()
+        .rows;
+    assert!(count > 2500, "{count}");
+
+    let mut pages = vec![];
+    let summary = studio
+        .query_grid(
+            "Org",
+            "SELECT Id, LastName, Account.Name FROM Contact ORDER BY LastName",
+            false,
+            |p| pages.push(p),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.rows, count);
+    assert_eq!(
+        pages[0].columns.as_deref(),
+        Some(&["Id".to_string(), "LastName".into(), "Account.Name".into()][..])
+    );
+    assert!(
+        pages[1..].iter().all(|p| p.columns.is_none()),
+        "columns come once"
+    );
+    assert!(pages.len() > 1, "rows arrive in pages");
+    let rows: Vec<&Vec<String>> = pages.iter().flat_map(|p| &p.rows).collect();
+    assert_eq!(rows.len() as u64, count);
+    assert!(pages.iter().all(|p| p.total_size == count));
+    let last_names: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    let mut sorted = last_names.clone();
+    sorted.sort();
+    assert_eq!(last_names, sorted);
+    assert!(
+        rows.iter().any(|r| !r[2].is_empty()),
+        "parent names are flattened into Account.Name"
+    );
+
+    let mut counted = vec![];
+    studio
+        .query_grid("Org", "SELECT COUNT() FROM Contact", false, |p| {
+            counted.push(p)
+        })
+        .await
+        .unwrap();
+    assert_eq!(counted[0].rows, vec![vec![count.to_string()]]);
+
+    let err = studio
+        .query_grid("Org", "SELECT Nope FROM Contact", false, |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Nope"), "{err}");
+    studio.remove_connection("Org").await.unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn cancel_ends_a_browser_sign_in_and_frees_the_port() {
+    let org = Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let home = temp_home("cancel");
+    let studio = std::sync::Arc::new(Studio::open(&home).unwrap());
+    let port = free_port();
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
+    let signing_in = {
+        let studio = studio.clone();
+        let new = NewConnection {
+            name: "Cancelled".into(),
+            environment: Environment::parse(org.base_url()).unwrap(),
+            client_id: "desktop-tests".into(),
+            client_secret: None,
+            callback_port: port,
+            api_version: None,
+            daily_cap: None,
+        };
+        tokio::spawn(async move {
+            studio
+                .add_connection(
+                    new,
+                    SignIn::Browser {
+                        timeout: Duration::from_secs(60),
+                    },
+                    move |_url| {
+                        let _ = opened_tx.send(());
+                        Ok(())
+                    },
+                )
+                .await
+        })
+    };
+    // The user sees the browser open, then clicks Cancel.
+    opened_rx.await.unwrap();
+    studio.cancel_sign_in();
+    let result = tokio::time::timeout(Duration::from_secs(5), signing_in)
+        .await
+        .expect("cancel ends the wait at once")
+        .unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert!(err.problem().detail.contains("Grant access"));
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the callback port is free"
+    );
+    assert!(
+        studio.connections().unwrap().is_empty(),
+        "nothing was saved"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[tokio::test]
+async fn the_playground_starts_connects_in_one_click_and_keeps_its_records() {
+    let home = temp_home("playground");
+    let studio = Studio::open(&home).unwrap();
+    let port = free_port();
+    studio
+        .save_settings(SettingsChange {
+            default_api_version: Some("61.0".into()),
+            playground_port: port,
+        })
+        .unwrap();
+    assert!(!studio.playground_status().await.running);
+
+    let row = studio.connect_playground().await.unwrap();
+    assert_eq!(row.name, "Playground");
+    assert_eq!(row.status, "connected");
+    assert_eq!(row.username.as_deref(), Some("admin@playground.syncstudio"));
+    assert_eq!(
+        row.api_version.as_deref(),
+        Some("61.0"),
+        "Settings' default version"
+    );
+    let status = studio.playground_status().await;
+    assert_eq!(
+        status.url.as_deref(),
+        Some(&*format!("http://127.0.0.1:{port}"))
+    );
+    let accounts = studio
+        .query_grid("Playground", "SELECT COUNT() FROM Account", false, |_| {})
+        .await
+        .unwrap()
+        .rows;
+    assert!(accounts > 0, "demo data is there");
+
+    // Stopped, the connection fails with a reason; started again, the same
+    // records are back and one click reconnects the same connection.
+    studio.stop_playground().await.unwrap();
+    assert!(!studio.playground_status().await.running);
+    assert!(studio.test_connection("Playground").await.is_err());
+    let again = studio.connect_playground().await.unwrap();
+    assert_eq!(again.id, row.id);
+    let after = studio
+        .query_grid("Playground", "SELECT COUNT() FROM Account", false, |_| {})
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(after, accounts);
+
+    // A taken port is a clear error.
+    studio.stop_playground().await.unwrap();
+    let _busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let err = studio.start_playground().await.unwrap_err();
+    assert_eq!(err.kind(), "playground");
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+    assert!(err.problem().detail.contains("Settings"));
+    drop(_busy);
+    studio.remove_connection("Playground").await.unwrap();
+    let _ = std::fs::remove_dir_all(&home);
+}
