@@ -1,0 +1,235 @@
+//! One-line commands over `studio`. Errors cross as `{kind, message, detail}`.
+
+use crate::Started;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use studio::grid::{GridPage, QuerySummary};
+use studio::playground::PlaygroundStatus;
+use studio::schema::{ObjectDetail, ObjectSummary};
+use studio::settings::{Settings, SettingsChange};
+use studio::{ConnectionForm, ConnectionRow, Problem, SignIn, Studio};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
+use tauri_specta::Event;
+
+type Result<T> = std::result::Result<T, Problem>;
+type StudioState<'a> = State<'a, Arc<Studio>>;
+
+/// How long Grant access waits for the browser before giving up.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn problem(e: studio::Error) -> Problem {
+    e.problem()
+}
+
+/// The authorization URL the browser was sent to, for the waiting screen
+/// ("if nothing opened, visit ...").
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct SignInStarted {
+    pub url: String,
+}
+
+/// `$SYNCSTUDIO_BROWSER` when set, the system browser otherwise; tells the
+/// UI which URL it was.
+fn browser(app: AppHandle) -> impl FnOnce(&str) -> salesforce_result::Result<()> {
+    move |url: &str| {
+        let _ = SignInStarted { url: url.into() }.emit(&app);
+        let opened = match studio::browser::open_with_override(url) {
+            Some(r) => r.map_err(|e| e.to_string()),
+            None => app
+                .opener()
+                .open_url(url, None::<&str>)
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = opened {
+            // The waiting screen shows the URL to open by hand.
+            tracing::warn!("could not open the browser: {e}");
+        }
+        Ok(())
+    }
+}
+
+/// The client crate's result type, as `studio` re-exports it.
+mod salesforce_result {
+    pub type Result<T> = studio::connections::ClientResult<T>;
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn list_connections(studio: StudioState<'_>) -> Result<Vec<ConnectionRow>> {
+    studio.connections().map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_connection(
+    app: AppHandle,
+    studio: StudioState<'_>,
+    form: ConnectionForm,
+) -> Result<ConnectionRow> {
+    let new = form.try_into().map_err(problem)?;
+    let sign_in = SignIn::Browser {
+        timeout: SIGN_IN_TIMEOUT,
+    };
+    studio
+        .add_connection(new, sign_in, browser(app))
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn grant_access(
+    app: AppHandle,
+    studio: StudioState<'_>,
+    name: String,
+) -> Result<ConnectionRow> {
+    let sign_in = SignIn::Browser {
+        timeout: SIGN_IN_TIMEOUT,
+    };
+    studio
+        .grant_again(&name, sign_in, browser(app))
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_sign_in(studio: StudioState<'_>) {
+    studio.cancel_sign_in();
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn test_connection(studio: StudioState<'_>, name: String) -> Result<ConnectionRow> {
+    studio.test_connection(&name).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_connection(studio: StudioState<'_>, name: String) -> Result<()> {
+    studio.remove_connection(&name).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_objects(
+    studio: StudioState<'_>,
+    connection: String,
+) -> Result<Vec<ObjectSummary>> {
+    studio.objects(&connection).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn describe_object(
+    studio: StudioState<'_>,
+    connection: String,
+    object: String,
+) -> Result<ObjectDetail> {
+    studio.object(&connection, &object).await.map_err(problem)
+}
+
+/// Streams pages of rows to `pages` as they arrive.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_query(
+    studio: StudioState<'_>,
+    connection: String,
+    soql: String,
+    include_deleted: bool,
+    pages: Channel<GridPage>,
+) -> Result<QuerySummary> {
+    studio
+        .query_grid(&connection, &soql, include_deleted, |page| {
+            let _ = pages.send(page);
+        })
+        .await
+        .map_err(problem)
+}
+
+/// Writes the query's rows as CSV to `path` (chosen in the save dialog).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_query(
+    studio: StudioState<'_>,
+    connection: String,
+    soql: String,
+    include_deleted: bool,
+    path: String,
+) -> Result<u32> {
+    studio
+        .export_query_to_file(
+            &connection,
+            &soql,
+            include_deleted,
+            studio::export::Format::Csv,
+            std::path::Path::new(&path),
+        )
+        .await
+        // A JSON number for the UI (exports stop far below 2^32 rows).
+        .map(|rows| u32::try_from(rows).unwrap_or(u32::MAX))
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn playground_status(studio: StudioState<'_>) -> Result<PlaygroundStatus> {
+    Ok(studio.playground_status().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn start_playground(studio: StudioState<'_>) -> Result<PlaygroundStatus> {
+    studio.start_playground().await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_playground(studio: StudioState<'_>) -> Result<PlaygroundStatus> {
+    studio.stop_playground().await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_playground(studio: StudioState<'_>) -> Result<ConnectionRow> {
+    studio.connect_playground().await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn get_settings(studio: StudioState<'_>) -> Result<Settings> {
+    studio.settings().map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn save_settings(studio: StudioState<'_>, change: SettingsChange) -> Result<Settings> {
+    studio.save_settings(change).map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn open_log_folder(app: AppHandle, studio: StudioState<'_>) -> Result<()> {
+    let folder = studio.log_folder();
+    app.opener()
+        .open_path(folder.display().to_string(), None::<&str>)
+        .map_err(|e| studio::Error::Output(format!("{}: {e}", folder.display())))
+        .map_err(problem)
+}
+
+/// The UI calls this once its first screen is painted.
+#[tauri::command]
+#[specta::specta]
+pub fn app_ready(started: State<'_, Started>) {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    tracing::info!(
+        since_main_ms = started.0.elapsed().as_millis() as u64,
+        epoch_ms = since_epoch.as_millis() as u64,
+        "first screen painted"
+    );
+}

@@ -1,0 +1,121 @@
+//! The desktop shell: Tauri commands and events, each a thin call into
+//! `studio`. What the screens do lives in `ui/`; what the app does lives in
+//! `crates/studio`. Nothing here decides anything.
+
+mod commands;
+
+use std::sync::Arc;
+use std::time::Instant;
+use tauri::Manager;
+
+pub use commands::SignInStarted;
+
+/// When `main` began, for the "first screen painted" log line.
+pub struct Started(pub Instant);
+
+/// Every command and event the UI may use; also what the TypeScript
+/// bindings are generated from.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::list_connections,
+            commands::add_connection,
+            commands::grant_access,
+            commands::cancel_sign_in,
+            commands::test_connection,
+            commands::remove_connection,
+            commands::list_objects,
+            commands::describe_object,
+            commands::run_query,
+            commands::export_query,
+            commands::playground_status,
+            commands::start_playground,
+            commands::stop_playground,
+            commands::connect_playground,
+            commands::get_settings,
+            commands::save_settings,
+            commands::open_log_folder,
+            commands::app_ready,
+        ])
+        .events(tauri_specta::collect_events![SignInStarted])
+}
+
+/// Where the TypeScript bindings live, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
+
+pub fn typescript() -> specta_typescript::Typescript {
+    specta_typescript::Typescript::default()
+        .header("// Generated from src-tauri by `UPDATE_BINDINGS=1 cargo test -p sync-studio`. Do not edit.")
+}
+
+pub fn run() {
+    let started = Instant::now();
+    let home = studio::home::home();
+    let studio = match studio::Studio::open(&home) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            let p = e.problem();
+            eprintln!("Sync Studio cannot start: {}. {}", p.message, p.detail);
+            std::process::exit(2);
+        }
+    };
+    let log_guard = studio::logging::init(&studio.log_folder()).ok();
+    let builder = specta_builder();
+    let playground_at_start = std::env::args().any(|a| a == "--playground");
+    tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(builder.invoke_handler())
+        .manage(studio.clone())
+        .manage(Started(started))
+        .setup(move |app| {
+            builder.mount_events(app);
+            app.manage(log_guard);
+            if playground_at_start {
+                // `scripts/playground.sh`: start the built-in org and connect it.
+                let studio = studio.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = studio.connect_playground().await {
+                        tracing::error!("playground: {}", e.problem().message);
+                    }
+                });
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("the Tauri runtime starts")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Save the playground org's records before leaving.
+                let studio = app.state::<Arc<studio::Studio>>().inner().clone();
+                tauri::async_runtime::block_on(async move {
+                    let _ = studio.stop_playground().await;
+                });
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in bindings must match the Rust types; set
+    /// UPDATE_BINDINGS=1 to rewrite them.
+    #[test]
+    fn typescript_bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::BINDINGS_PATH);
+        let fresh = std::env::temp_dir().join(format!("bindings-{}.ts", std::process::id()));
+        super::specta_builder()
+            .export(super::typescript(), &fresh)
+            .expect("bindings export");
+        let fresh_text = std::fs::read_to_string(&fresh).unwrap();
+        let _ = std::fs::remove_file(&fresh);
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh_text).unwrap();
+            return;
+        }
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            current == fresh_text,
+            "ui/src/bindings.ts is out of date: run `UPDATE_BINDINGS=1 cargo test -p sync-studio typescript_bindings`"
+        );
+    }
+}

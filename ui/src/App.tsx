@@ -1,0 +1,79 @@
+import { lazy, Suspense, useEffect, useState } from "react";
+import { commands } from "./bindings";
+import Connections from "./screens/Connections";
+
+// Only the first screen is in the start-up bundle; the rest load on demand.
+const Schema = lazy(() => import("./screens/Schema"));
+const Soql = lazy(() => import("./screens/Soql"));
+const Playground = lazy(() => import("./screens/Playground"));
+const Settings = lazy(() => import("./screens/Settings"));
+const Coming = lazy(() => import("./screens/Coming"));
+
+export type ScreenId = "connections" | "schema" | "soql" | "flows" | "imports" | "runs" | "playground" | "settings";
+
+const NAV: { id: ScreenId; label: string; coming?: boolean }[] = [
+  { id: "connections", label: "Connections" },
+  { id: "schema", label: "Schema" },
+  { id: "soql", label: "SOQL" },
+  { id: "flows", label: "Flows", coming: true },
+  { id: "imports", label: "Imports", coming: true },
+  { id: "runs", label: "Runs", coming: true },
+  { id: "playground", label: "Playground" },
+  { id: "settings", label: "Settings" },
+];
+
+function Screen({ id, go }: { id: ScreenId; go: (s: ScreenId) => void }) {
+  switch (id) {
+    case "connections":
+      return <Connections />;
+    case "schema":
+      return <Schema />;
+    case "soql":
+      return <Soql />;
+    case "playground":
+      return <Playground onConnected={() => go("connections")} />;
+    case "settings":
+      return <Settings />;
+    case "flows":
+      return <Coming title="Flows" what="Build flows on a canvas: a polling trigger, steps and record actions." />;
+    case "imports":
+      return <Coming title="Imports" what="CSV imports with preview, mapping, validation and an undo for each." />;
+    case "runs":
+      return <Coming title="Runs" what="Every flow run, import and export, with counts, timings and per-record outcomes." />;
+  }
+}
+
+export default function App() {
+  const [screen, setScreen] = useState<ScreenId>("connections");
+  useEffect(() => {
+    // Two frames: the first screen has been painted.
+    requestAnimationFrame(() => requestAnimationFrame(() => void commands.appReady()));
+  }, []);
+  return (
+    <div className="app">
+      <nav className="nav" aria-label="Main">
+        <div className="brand">
+          <span className="logo" aria-hidden />
+          Sync Studio
+        </div>
+        {NAV.map((n) => (
+          <button
+            key={n.id}
+            className={"nav-item" + (screen === n.id ? " current" : "")}
+            aria-current={screen === n.id ? "page" : undefined}
+            data-nav={n.id}
+            onClick={() => setScreen(n.id)}
+          >
+            {n.label}
+            {n.coming && <small className="soon">coming</small>}
+          </button>
+        ))}
+      </nav>
+      <main className="main">
+        <Suspense fallback={<p className="muted pad">Loading…</p>}>
+          <Screen id={screen} go={setScreen} />
+        </Suspense>
+      </main>
+    </div>
+  );
+}
