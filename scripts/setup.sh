@@ -8,9 +8,12 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: a C toolchain for -sys crates, Node.js and Python for the
-# third-party client suites, and a Secret Service (gnome-keyring on a D-Bus
-# session) for the keychain tests.
-apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm gnome-keyring dbus dbus-x11)
+# UI and the third-party client suites, a Secret Service (gnome-keyring on a
+# D-Bus session) for the keychain tests, WebKitGTK and friends for the Tauri
+# app, and Xvfb, WebKitWebDriver and xdotool for its end-to-end tests.
+apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm gnome-keyring dbus dbus-x11
+  libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libsecret-1-dev
+  xvfb xauth webkit2gtk-driver xdotool)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,6 +36,17 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest"
   cargo install cargo-nextest --locked
+fi
+
+if ! command -v tauri-driver >/dev/null; then
+  say "installing tauri-driver"
+  cargo install tauri-driver --locked
+fi
+
+# The desktop app's UI (npm). `npm ci` only when the lock file changed.
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  say "installing the UI's packages (npm ci)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # jsforce suite (npm). `npm ci` only when the lock file changed.

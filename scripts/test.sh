@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up and runs every check and test: formatting, clippy, the Rust tests
-# (nextest), and the third-party client suites against the playground.
+# Sets up and runs every check and test: formatting, the UI's types, lint,
+# unit tests and build, clippy, the Rust tests (nextest), the desktop app end
+# to end under Xvfb, and the third-party client suites against the playground.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 2
@@ -19,6 +20,8 @@ step() { # name, command...
 }
 
 step fmt cargo fmt --all -- --check
+# The app embeds ui/dist, so the UI is built before any Rust.
+step ui bash -c 'cd ui && npm run --silent typecheck && npm run --silent lint && npx vitest run && npx vite build --logLevel warn'
 step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
 step build cargo build --workspace --quiet
 # The keychain tests use a real Secret Service: gnome-keyring, unlocked, on
@@ -30,12 +33,20 @@ with_keychain() {
     'export $(printf syncstudio | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null); exec "$@"' _ "$@"
 }
 step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --failure-output final
+# The real app binary (built above) in a real window on a virtual display,
+# driven through tauri-driver; screenshots land in target/e2e.
+step e2e with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
+  cargo nextest run -p e2e --run-ignored only --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 
 # One closing line over every suite.
 n() { grep -Eo "$1" "$2" 2>/dev/null | grep -Eo '[0-9]+' | tail -1; }
 p=$(n '[0-9]+ passed' "$logs/rust-tests.log"); f=$(n '[0-9]+ failed' "$logs/rust-tests.log")
+passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+p=$(n 'Tests +[0-9]+ passed' "$logs/ui.log"); f=$(n 'Tests +[0-9]+ failed' "$logs/ui.log")
+passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+p=$(n '[0-9]+ passed' "$logs/e2e.log"); f=$(n '[0-9]+ failed' "$logs/e2e.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n '^# pass [0-9]+' "$logs/jsforce.log"); f=$(n '^# fail [0-9]+' "$logs/jsforce.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))

@@ -1,0 +1,1 @@
+//! See tests/desktop.rs: the suite runs from scripts/test.sh under Xvfb.

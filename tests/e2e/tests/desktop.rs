@@ -1,0 +1,406 @@
+//! The desktop app end to end, as a user drives it: the real binary under
+//! Xvfb through tauri-driver and WebKitWebDriver, against the emulator and
+//! the real keychain. Screenshots of each step go to `$E2E_ARTIFACTS`
+//! (default `target/e2e`). `scripts/test.sh` builds the app and runs this.
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use sf_emulator::browser::Choice;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// tauri-driver, stopped (with the app) when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A WebDriver call that answers within `WAIT`, or the test fails saying which.
+async fn within<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, call)
+        .await
+        .unwrap_or_else(|_| panic!("WebDriver did not answer {what} within {WAIT:?}"))
+}
+
+struct Session {
+    client: Client,
+    shots: PathBuf,
+    step: usize,
+}
+
+impl Session {
+    async fn shot(&mut self, name: &str) {
+        self.step += 1;
+        eprintln!("step {}: {name}", self.step);
+        let png = within("screenshot", self.client.screenshot())
+            .await
+            .expect("screenshot");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).unwrap();
+    }
+
+    /// The first element matching `css` once it is displayed.
+    async fn find(&self, css: &str) -> Element {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = within(css, self.client.find(Locator::Css(css))).await
+                && within(css, e.is_displayed()).await.unwrap_or(false)
+            {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "{css} did not appear");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the text of `css` satisfies `ok`; returns it.
+    async fn text_when(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        loop {
+            if let Ok(e) = within(css, self.client.find(Locator::Css(css))).await
+                && let Ok(t) = within(css, e.text()).await
+            {
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never matched; last text: {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect(css);
+    }
+
+    async fn click_button(&self, label: &str) {
+        let xpath = format!("//button[normalize-space()='{label}']");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = within(label, self.client.find(Locator::XPath(&xpath))).await
+                && within(label, e.is_enabled()).await.unwrap_or(false)
+                && within(label, e.click()).await.is_ok()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no button {label:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    async fn choose(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+    }
+}
+
+/// The first line a file gets, once it has one.
+async fn first_line(path: &Path) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Some(line) = text.lines().next()
+        {
+            return line.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app never opened the browser"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Answers the GTK save dialog the way a user would: type the path, Enter.
+fn answer_save_dialog(title: &str, path: &Path) {
+    let xdotool = |args: &[&str]| {
+        let out = Command::new("xdotool")
+            .args(args)
+            .output()
+            .expect("xdotool runs");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let window = xdotool(&["search", "--sync", "--name", title]);
+    let window = window.lines().last().unwrap().to_string();
+    xdotool(&["windowfocus", "--sync", &window]);
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["key", "--window", &window, "ctrl+a"]);
+    xdotool(&[
+        "type",
+        "--window",
+        &window,
+        "--delay",
+        "20",
+        &path.display().to_string(),
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["key", "--window", &window, "Return"]);
+}
+
+async fn rest_query(base: &str, token: &str, soql: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base}/services/data/v62.0/query"))
+        .query(&[("q", soql)])
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn a_user_connects_explores_queries_exports_and_removes() {
+    let app = std::env::var("SYNCSTUDIO_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("target/debug/sync-studio"));
+    assert!(app.exists(), "build the app first: {}", app.display());
+    let shots = std::env::var("E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join("target/e2e"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let scratch = std::env::temp_dir().join(format!("syncstudio-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let urls = scratch.join("opened-urls.txt");
+
+    let org = sf_emulator::Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    // The app inherits this environment through tauri-driver and WebKitWebDriver.
+    let port = free_port();
+    let driver = Driver(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .env("SYNCSTUDIO_HOME", scratch.join("home"))
+            .env(
+                "SYNCSTUDIO_BROWSER",
+                format!("printf '%s\\n' >> '{}'", urls.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver on PATH (cargo install tauri-driver --locked)"),
+    );
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "browserName": "wry",
+            "tauri:options": { "application": app },
+        }))
+        .unwrap();
+    // fantoccini's rustls needs a provider chosen; WebDriver itself is plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let deadline = Instant::now() + WAIT;
+    let client = loop {
+        let mut builder = ClientBuilder::rustls().unwrap();
+        builder.capabilities(caps.clone());
+        let webdriver = format!("http://127.0.0.1:{port}");
+        match within("new session", builder.connect(&webdriver)).await {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("no WebDriver session: {e}"),
+        }
+    };
+    let mut s = Session {
+        client,
+        shots,
+        step: 0,
+    };
+
+    // An empty list first.
+    s.text_when(".panel.empty", |t| t.contains("No connections yet"))
+        .await;
+    s.shot("connections-empty").await;
+
+    // New connection, with inline validation.
+    s.click_button("New connection").await;
+    s.type_into("input[name=callbackPort]", "80").await;
+    s.text_when(".field-error", |t| t.contains("1024")).await;
+    s.type_into("input[name=name]", "E2E Org").await;
+    s.choose("select[name=environment]", "mydomain").await;
+    s.type_into("input[name=myDomainUrl]", org.base_url()).await;
+    s.type_into("input[name=clientId]", "e2e-client").await;
+    s.type_into("input[name=callbackPort]", &free_port().to_string())
+        .await;
+    s.shot("new-connection").await;
+    s.click_button("Grant access").await;
+
+    // The app opened "the browser": the test plays the user there.
+    let url = first_line(&urls).await;
+    assert!(url.starts_with(org.base_url()), "{url}");
+    s.text_when(".waiting h3", |t| {
+        t.contains("Waiting for you to grant access")
+    })
+    .await;
+    s.shot("waiting-for-browser").await;
+    let page = sf_emulator::browser::grant(&url, Choice::Allow)
+        .await
+        .unwrap();
+    assert!(page.to_lowercase().contains("sync studio"), "{page}");
+
+    // Connected, with the user and the API use.
+    let status = s
+        .text_when("tr[data-connection='E2E Org'] [data-testid=status]", |t| {
+            t == "Connected"
+        })
+        .await;
+    assert_eq!(status, "Connected");
+    let row = s
+        .find("tr[data-connection='E2E Org']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("admin@playground.syncstudio"), "{row}");
+    s.shot("connected").await;
+
+    // Test shows today's API calls against the limit.
+    s.click_button("Test").await;
+    s.text_when(
+        "tr[data-connection='E2E Org'] [data-testid=api-usage]",
+        |t| t.contains(" / "),
+    )
+    .await;
+
+    // Schema explorer: Account's fields.
+    s.click("[data-nav=schema]").await;
+    s.choose("select[aria-label=Connection]", "E2E Org").await;
+    s.type_into("input[aria-label='Search objects']", "acc")
+        .await;
+    s.click("button[data-object=Account]").await;
+    let industry = s
+        .text_when("tr[data-field=Industry]", |t| t.contains("picklist"))
+        .await;
+    assert!(
+        industry.contains("Agriculture") || industry.contains("Banking"),
+        "{industry}"
+    );
+    let owner = s.find("tr[data-field=OwnerId]").await.text().await.unwrap();
+    assert!(owner.contains("→ User"), "{owner}");
+    let name = s.find("tr[data-field=Name]").await.text().await.unwrap();
+    assert!(name.contains("Required"), "{name}");
+    s.shot("schema-account").await;
+
+    // SOQL console: rows as in the org.
+    let soql = "SELECT Id, Name, Industry FROM Account ORDER BY Name";
+    let token = org.issue_token("e2e-check")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expected = rest_query(org.base_url(), &token, soql).await;
+    let total = expected["totalSize"].as_u64().unwrap();
+    assert!(total > 0);
+    s.click("[data-nav=soql]").await;
+    s.type_into("textarea[aria-label='SOQL query']", soql).await;
+    s.click_button("Run").await;
+    let done = s
+        .text_when("[data-testid=query-status]", |t| t.contains(" rows in "))
+        .await;
+    assert!(
+        done.starts_with(&format!("{total} rows")),
+        "{done} (expected {total})"
+    );
+    s.shot("soql-rows").await;
+    let first_name = expected["records"][0]["Name"].as_str().unwrap();
+    // WebKitWebDriver reads no visible text from transformed rows; the
+    // screenshot above shows them, and their DOM text is what is painted.
+    let first = within(
+        "row text",
+        s.find(".grid-row[data-row='0']").await.prop("textContent"),
+    )
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    assert!(
+        first.contains(first_name),
+        "{first:?} should show {first_name}"
+    );
+
+    // Export through the save dialog.
+    let csv_path = scratch.join("accounts.csv");
+    s.click_button("Export CSV…").await;
+    let dialog_path = csv_path.clone();
+    tokio::task::spawn_blocking(move || answer_save_dialog("Export rows as CSV", &dialog_path))
+        .await
+        .unwrap();
+    let notice = s
+        .text_when("[data-testid=export-notice]", |t| t.contains("Exported"))
+        .await;
+    assert!(notice.contains(&format!("{total} rows")), "{notice}");
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("Id,Name,Industry"));
+    assert_eq!(lines.count() as u64, total);
+    assert!(csv.contains(first_name));
+    s.shot("exported").await;
+
+    // Remove revokes the grant at Salesforce.
+    s.click("[data-nav=connections]").await;
+    s.click_button("Remove").await;
+    s.click_button("Confirm remove").await;
+    s.text_when(".panel.empty", |t| t.contains("No connections yet"))
+        .await;
+    let grants = org.with_org(|o| {
+        o.refresh_grants
+            .values()
+            .filter(|g| g.client_id == "e2e-client")
+            .count()
+    });
+    assert_eq!(grants, 0, "the refresh token should be revoked");
+    s.shot("removed").await;
+
+    s.client.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
