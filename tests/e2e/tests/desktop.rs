@@ -400,6 +400,56 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     assert_eq!(grants, 0, "the refresh token should be revoked");
     s.shot("removed").await;
 
+    // Settings: the playground's port (a free one, not the default 7878).
+    s.click("[data-nav=settings]").await;
+    let folder = s
+        .find("[data-testid=data-folder]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(folder.ends_with("home"), "{folder}");
+    let playground_port = free_port();
+    s.type_into("input[name=playgroundPort]", &playground_port.to_string())
+        .await;
+    s.type_into("input[name=apiVersion]", "sixty").await;
+    s.click_button("Save").await;
+    s.text_when(".error-box", |t| t.contains("not an API version"))
+        .await;
+    s.type_into("input[name=apiVersion]", "61").await;
+    s.click_button("Save").await;
+    s.text_when(".actions .muted", |t| t == "Saved.").await;
+    assert_eq!(
+        s.find("input[name=apiVersion]")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("61.0")
+    );
+    s.shot("settings").await;
+
+    // Playground: one click starts the built-in org and connects it.
+    s.click("[data-nav=playground]").await;
+    s.text_when("[data-testid=playground-status]", |t| t == "Stopped")
+        .await;
+    s.click_button("Start and connect").await;
+    s.text_when("tr[data-connection=Playground] [data-testid=status]", |t| {
+        t == "Connected"
+    })
+    .await;
+    s.click("[data-nav=playground]").await;
+    let running = s.text_when(".panel", |t| t.contains("Running")).await;
+    assert!(
+        running.contains(&format!("127.0.0.1:{playground_port}")),
+        "{running}"
+    );
+    s.shot("playground-running").await;
+    s.click_button("Stop").await;
+    s.text_when("[data-testid=playground-status]", |t| t == "Stopped")
+        .await;
+
     s.client.close().await.unwrap();
     drop(driver);
     let _ = std::fs::remove_dir_all(&scratch);
