@@ -126,12 +126,12 @@ impl Session {
     }
 }
 
-/// The first line a file gets, once it has one.
-async fn first_line(path: &Path) -> String {
+/// Line `n` (from 0) of a file, once it has it.
+async fn line_of(path: &Path, n: usize) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
-            && let Some(line) = text.lines().next()
+            && let Some(line) = text.lines().nth(n)
         {
             return line.to_string();
         }
@@ -274,10 +274,44 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     s.type_into("input[name=callbackPort]", &free_port().to_string())
         .await;
     s.shot("new-connection").await;
-    s.click_button("Grant access").await;
 
-    // The app opened "the browser": the test plays the user there.
-    let url = first_line(&urls).await;
+    // The user changes their mind in the browser's stead: Cancel.
+    s.click_button("Grant access").await;
+    line_of(&urls, 0).await;
+    s.text_when(".waiting h3", |t| {
+        t.contains("Waiting for you to grant access")
+    })
+    .await;
+    s.click_button("Cancel").await;
+    s.text_when(".notice", |t| t.contains("Sign-in cancelled"))
+        .await;
+
+    // Then denies access on the consent page: the reason, and Try again.
+    s.click_button("New connection").await;
+    let kept = s
+        .find("input[name=clientId]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("e2e-client"),
+        "the form keeps what was typed"
+    );
+    s.click_button("Grant access").await;
+    let denied_url = line_of(&urls, 1).await;
+    sf_emulator::browser::grant(&denied_url, Choice::Deny)
+        .await
+        .unwrap();
+    let reason = s.text_when(".error-box", |t| !t.is_empty()).await;
+    assert!(reason.to_lowercase().contains("denied"), "{reason}");
+    s.shot("access-denied").await;
+    s.click_button("Try again").await;
+
+    // Grants access at last: the test plays the browser on the URL the app opened.
+    s.click_button("Grant access").await;
+    let url = line_of(&urls, 2).await;
     assert!(url.starts_with(org.base_url()), "{url}");
     s.text_when(".waiting h3", |t| {
         t.contains("Waiting for you to grant access")
@@ -384,6 +418,64 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     assert_eq!(lines.count() as u64, total);
     assert!(csv.contains(first_name));
     s.shot("exported").await;
+
+    // 50,000 rows stream into the grid, and its end is reachable.
+    let contacts: Vec<serde_json::Map<String, serde_json::Value>> = (0..50_000)
+        .map(|i| {
+            let mut m = serde_json::Map::new();
+            m.insert("LastName".into(), format!("Bulk {i:05}").into());
+            m
+        })
+        .collect();
+    let mut seed = sf_emulator::Seed::default();
+    seed.records.insert("Contact".into(), contacts);
+    org.seed(&seed).unwrap();
+    s.type_into(
+        "textarea[aria-label='SOQL query']",
+        "SELECT Id, LastName FROM Contact WHERE LastName LIKE 'Bulk %' ORDER BY LastName",
+    )
+    .await;
+    s.click_button("Run").await;
+    // Thousands separators follow the system's locale.
+    s.text_when("[data-testid=query-status]", |t| {
+        t.replace([',', '.', ' ', '\u{a0}', '\u{202f}'], "")
+            .starts_with("50000rowsin")
+    })
+    .await;
+    within(
+        "scroll",
+        s.client.execute(
+            "document.querySelector('[data-testid=record-grid]').scrollTop = 1e9; return null;",
+            vec![],
+        ),
+    )
+    .await
+    .unwrap();
+    let last = within(
+        "last row",
+        s.find(".grid-row[data-row='49999']")
+            .await
+            .prop("textContent"),
+    )
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    assert!(
+        last.starts_with("50000") && last.ends_with("Bulk 49999"),
+        "{last}"
+    );
+    let painted = within(
+        "rows in the page",
+        s.client.find_all(Locator::Css(".grid-row")),
+    )
+    .await
+    .unwrap()
+    .len();
+    assert!(
+        painted < 200,
+        "only visible rows are in the page, not {painted}"
+    );
+    s.shot("soql-50000-rows").await;
 
     // Remove revokes the grant at Salesforce.
     s.click("[data-nav=connections]").await;

@@ -8,7 +8,7 @@ const ROW_HEIGHT = 28;
 export function columnWidth(header: string, rows: string[][], column: number): number {
   let longest = header.length;
   for (const row of rows.slice(0, 200)) longest = Math.max(longest, (row[column] ?? "").length);
-  return Math.min(360, Math.max(80, Math.round(longest * 8.2 + 22)));
+  return Math.min(360, Math.max(80, Math.round(longest * 8.8 + 22)));
 }
 
 /** Rows of text in a virtualized grid: only the visible rows are in the
@@ -41,11 +41,15 @@ export function RecordGrid({ columns, rows, version }: { columns: string[]; rows
     overscan: 12,
     initialRect: { width: 800, height: 400 },
   });
-  const width = table.getTotalSize() + 56;
+  // The row number column fits the largest number.
+  const numWidth = Math.max(48, String(rows.length).length * 9 + 22);
+  const width = table.getTotalSize() + numWidth;
   return (
     <div className="grid" ref={scroller} data-testid="record-grid">
       <div className="grid-head" style={{ width }}>
-        <div className="grid-cell grid-num">#</div>
+        <div className="grid-cell grid-num" style={{ width: numWidth }}>
+          #
+        </div>
         {table.getHeaderGroups()[0]?.headers.map((h) => (
           <div key={h.id} className="grid-cell" style={{ width: h.getSize() }} title={String(h.column.columnDef.header)}>
             {String(h.column.columnDef.header)}
@@ -62,7 +66,9 @@ export function RecordGrid({ columns, rows, version }: { columns: string[]; rows
               data-row={v.index}
               style={{ transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
             >
-              <div className="grid-cell grid-num">{v.index + 1}</div>
+              <div className="grid-cell grid-num" style={{ width: numWidth }}>
+                {v.index + 1}
+              </div>
               {row.getVisibleCells().map((cell) => (
                 <div key={cell.id} className="grid-cell" style={{ width: cell.column.getSize() }} title={String(cell.getValue())}>
                   {String(cell.getValue())}

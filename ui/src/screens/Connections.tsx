@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { commands, events, type ConnectionRow } from "../bindings";
-import { unwrap } from "../lib/api";
+import { asProblem, unwrap } from "../lib/api";
 import { ErrorBox } from "../components/ErrorBox";
 import { environmentOf, validateDraft, type ConnectionDraft, type DraftErrors } from "../lib/validate";
 
@@ -54,8 +54,14 @@ function Field(props: { label: string; error?: string; children: React.ReactNode
   );
 }
 
-function NewConnection({ taken, onDone }: { taken: string[]; onDone: (row: ConnectionRow | null) => void }) {
-  const [draft, setDraft] = useState<ConnectionDraft>(EMPTY_DRAFT);
+function NewConnection(props: {
+  taken: string[];
+  initial: ConnectionDraft;
+  onDone: (row: ConnectionRow | null) => void;
+  onFailed: (error: unknown, draft: ConnectionDraft) => void;
+}) {
+  const { taken, initial, onDone, onFailed } = props;
+  const [draft, setDraft] = useState<ConnectionDraft>(initial);
   const [touched, setTouched] = useState(false);
   const errors: DraftErrors = validateDraft(draft, taken);
   const set = (k: keyof ConnectionDraft) => (e: { target: { value: string } }) => setDraft({ ...draft, [k]: e.target.value });
@@ -71,6 +77,8 @@ function NewConnection({ taken, onDone }: { taken: string[]; onDone: (row: Conne
         }),
       ),
     onSuccess: (row) => onDone(row),
+    // Back to the list with the reason; "Try again" brings the form back as typed.
+    onError: (error) => onFailed(error, draft),
   });
   const show = (k: keyof ConnectionDraft) => (touched || draft[k] !== EMPTY_DRAFT[k] ? errors[k] : undefined);
   if (grant.isPending) return <Waiting onCancel={() => commands.cancelSignIn()} />;
@@ -109,7 +117,6 @@ function NewConnection({ taken, onDone }: { taken: string[]; onDone: (row: Conne
       <Field label="Callback port" error={show("callbackPort")} hint="The port in the callback URL http://localhost:PORT/OauthRedirect.">
         <input name="callbackPort" inputMode="numeric" value={draft.callbackPort} onChange={set("callbackPort")} />
       </Field>
-      <ErrorBox error={grant.error} />
       <div className="actions">
         <button type="submit" className="primary">
           Grant access
@@ -183,13 +190,15 @@ export default function Connections() {
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [draft, setDraft] = useState<ConnectionDraft>(EMPTY_DRAFT);
+  const [retry, setRetry] = useState(false);
   const rows = list.data ?? [];
   return (
     <section className="screen">
       <header className="screen-head">
         <h2>Connections</h2>
         {!adding && (
-          <button className="primary" onClick={() => (setAdding(true), setNotice(null), setError(null))}>
+          <button className="primary" onClick={() => (setAdding(true), setNotice(null), setError(null), setRetry(false))}>
             New connection
           </button>
         )}
@@ -199,13 +208,32 @@ export default function Connections() {
           {notice}
         </div>
       )}
-      <ErrorBox error={list.error ?? error} onDismiss={error ? () => setError(null) : undefined} />
+      <ErrorBox error={list.error ?? error} onDismiss={error ? () => (setError(null), setRetry(false)) : undefined} />
+      {retry && !adding && (
+        <div className="actions">
+          <button className="primary" onClick={() => (setError(null), setRetry(false), setAdding(true))}>
+            Try again
+          </button>
+        </div>
+      )}
       {adding ? (
         <NewConnection
           taken={rows.map((r) => r.name)}
+          initial={draft}
+          onFailed={(e, typed) => {
+            setAdding(false);
+            setDraft(typed);
+            if (asProblem(e).kind === "cancelled") {
+              setNotice("Sign-in cancelled: nothing was saved.");
+            } else {
+              setError(e);
+              setRetry(true);
+            }
+          }}
           onDone={(row) => {
             setAdding(false);
             if (row) {
+              setDraft(EMPTY_DRAFT);
               setNotice(`Connected “${row.name}” as ${row.username ?? "the user who granted access"}.`);
               client.invalidateQueries({ queryKey: ["connections"] });
             }
