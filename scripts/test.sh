@@ -41,7 +41,7 @@ step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporte
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 
 # One closing line over every suite.
-n() { grep -Eo "$1" "$2" 2>/dev/null | grep -Eo '[0-9]+' | tail -1; }
+n() { sed 's/\x1b\[[0-9;]*m//g' "$2" 2>/dev/null | grep -Eo "$1" | grep -Eo '[0-9]+' | tail -1; }
 p=$(n '[0-9]+ passed' "$logs/rust-tests.log"); f=$(n '[0-9]+ failed' "$logs/rust-tests.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n 'Tests +[0-9]+ passed' "$logs/ui.log"); f=$(n 'Tests +[0-9]+ failed' "$logs/ui.log")

@@ -31,9 +31,16 @@ pub struct SignInStarted {
     pub url: String,
 }
 
+/// Connections changed outside a screen's own call (the playground connected
+/// at start-up); `problem` says why when that failed.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ConnectionsChanged {
+    pub problem: Option<Problem>,
+}
+
 /// `$SYNCSTUDIO_BROWSER` when set, the system browser otherwise; tells the
 /// UI which URL it was.
-fn browser(app: AppHandle) -> impl FnOnce(&str) -> salesforce_result::Result<()> {
+fn browser(app: AppHandle) -> impl FnOnce(&str) -> studio::connections::ClientResult<()> {
     move |url: &str| {
         let _ = SignInStarted { url: url.into() }.emit(&app);
         let opened = match studio::browser::open_with_override(url) {
@@ -49,11 +56,6 @@ fn browser(app: AppHandle) -> impl FnOnce(&str) -> salesforce_result::Result<()>
         }
         Ok(())
     }
-}
-
-/// The client crate's result type, as `studio` re-exports it.
-mod salesforce_result {
-    pub type Result<T> = studio::connections::ClientResult<T>;
 }
 
 #[tauri::command]

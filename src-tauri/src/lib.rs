@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tauri::Manager;
 
-pub use commands::SignInStarted;
+pub use commands::{ConnectionsChanged, SignInStarted};
 
 /// When `main` began, for the "first screen painted" log line.
 pub struct Started(pub Instant);
@@ -37,7 +37,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::open_log_folder,
             commands::app_ready,
         ])
-        .events(tauri_specta::collect_events![SignInStarted])
+        .events(tauri_specta::collect_events![
+            SignInStarted,
+            ConnectionsChanged
+        ])
 }
 
 /// Where the TypeScript bindings live, relative to this crate.
@@ -74,10 +77,13 @@ pub fn run() {
             if playground_at_start {
                 // `scripts/playground.sh`: start the built-in org and connect it.
                 let studio = studio.clone();
+                let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = studio.connect_playground().await {
-                        tracing::error!("playground: {}", e.problem().message);
+                    let problem = studio.connect_playground().await.err().map(|e| e.problem());
+                    if let Some(p) = &problem {
+                        tracing::error!("playground: {}", p.message);
                     }
+                    let _ = tauri_specta::Event::emit(&ConnectionsChanged { problem }, &handle);
                 });
             }
             Ok(())

@@ -1,5 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from "react";
-import { commands } from "./bindings";
+import { useQueryClient } from "@tanstack/react-query";
+import { commands, events, type Problem } from "./bindings";
+import { ErrorBox } from "./components/ErrorBox";
+import { ProblemError } from "./lib/api";
 import Connections from "./screens/Connections";
 
 // Only the first screen is in the start-up bundle; the rest load on demand.
@@ -45,10 +48,23 @@ function Screen({ id, go }: { id: ScreenId; go: (s: ScreenId) => void }) {
 
 export default function App() {
   const [screen, setScreen] = useState<ScreenId>("connections");
+  const [startupProblem, setStartupProblem] = useState<Problem | null>(null);
+  const queryClient = useQueryClient();
   useEffect(() => {
     // Two frames: the first screen has been painted.
     requestAnimationFrame(() => requestAnimationFrame(() => void commands.appReady()));
   }, []);
+  useEffect(() => {
+    // The playground connected (or could not) at start-up.
+    const off = events.connectionsChanged.listen((e) => {
+      queryClient.invalidateQueries({ queryKey: ["connections"] });
+      queryClient.invalidateQueries({ queryKey: ["playground"] });
+      setStartupProblem(e.payload.problem ?? null);
+    });
+    return () => {
+      off.then((f) => f());
+    };
+  }, [queryClient]);
   return (
     <div className="app">
       <nav className="nav" aria-label="Main">
@@ -70,6 +86,11 @@ export default function App() {
         ))}
       </nav>
       <main className="main">
+        {startupProblem && (
+          <div className="pad-x">
+            <ErrorBox error={new ProblemError(startupProblem)} onDismiss={() => setStartupProblem(null)} />
+          </div>
+        )}
         <Suspense fallback={<p className="muted pad">Loading…</p>}>
           <Screen id={screen} go={setScreen} />
         </Suspense>

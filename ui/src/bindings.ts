@@ -31,6 +31,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	connectionsChanged: makeEvent<ConnectionsChanged_Serialize, ConnectionsChanged_Deserialize>("connections-changed"),
 	signInStarted: makeEvent<SignInStarted, SignInStarted>("sign-in-started"),
 };
 
@@ -99,6 +100,28 @@ export type ConnectionRow_Serialize = {
 	status_message: string | null,
 	api_used: number | null,
 	api_limit: number | null,
+};
+
+/**
+ *  Connections changed outside a screen's own call (the playground connected
+ *  at start-up); `problem` says why when that failed.
+ */
+export type ConnectionsChanged = ConnectionsChanged_Serialize | ConnectionsChanged_Deserialize;
+
+/**
+ *  Connections changed outside a screen's own call (the playground connected
+ *  at start-up); `problem` says why when that failed.
+ */
+export type ConnectionsChanged_Deserialize = {
+	problem?: Problem | null,
+};
+
+/**
+ *  Connections changed outside a screen's own call (the playground connected
+ *  at start-up); `problem` says why when that failed.
+ */
+export type ConnectionsChanged_Serialize = {
+	problem: Problem | null,
 };
 
 export type FieldInfo = {

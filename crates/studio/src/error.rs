@@ -1,7 +1,7 @@
 //! One error type for the engine, carried to the UI and the CLI as
 //! `{kind, message, detail}`: what happened, and what to do next.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,7 +30,7 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What the UI shows: the kind, the message and the next step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Problem {
     pub kind: String,

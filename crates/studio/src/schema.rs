@@ -135,7 +135,14 @@ impl Studio {
     /// One object's fields, in describe order.
     pub async fn object(&self, connection: &str, object: &str) -> Result<ObjectDetail> {
         self.with_client(connection, |client| async move {
-            Ok(detail_of(client.describe(object).await?.as_ref()))
+            match client.describe(object).await {
+                Ok(describe) => Ok(detail_of(describe.as_ref())),
+                // Salesforce's 404 names no object; say which.
+                Err(salesforce::Error::Api { status: 404, .. }) => Err(Error::Invalid(format!(
+                    "no object named {object:?} in this org, or this user cannot see it"
+                ))),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
     }
