@@ -42,11 +42,12 @@ step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 
 # One closing line over every suite.
 n() { sed 's/\x1b\[[0-9;]*m//g' "$2" 2>/dev/null | grep -Eo "$1" | grep -Eo '[0-9]+' | tail -1; }
-p=$(n '[0-9]+ passed' "$logs/rust-tests.log"); f=$(n '[0-9]+ failed' "$logs/rust-tests.log")
+# nextest's closing line: "N tests run: N passed, N failed, N skipped".
+p=$(n 'tests? run: [0-9]+ passed' "$logs/rust-tests.log"); f=$(n 'passed[^,]*, [0-9]+ failed' "$logs/rust-tests.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n 'Tests +[0-9]+ passed' "$logs/ui.log"); f=$(n 'Tests +[0-9]+ failed' "$logs/ui.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
-p=$(n '[0-9]+ passed' "$logs/e2e.log"); f=$(n '[0-9]+ failed' "$logs/e2e.log")
+p=$(n 'tests? run: [0-9]+ passed' "$logs/e2e.log"); f=$(n 'passed[^,]*, [0-9]+ failed' "$logs/e2e.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n '^# pass [0-9]+' "$logs/jsforce.log"); f=$(n '^# fail [0-9]+' "$logs/jsforce.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))

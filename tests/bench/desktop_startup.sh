@@ -45,7 +45,7 @@ launch() {
     sleep 0.05
   done
   local painted
-  painted=$(grep -o 'epoch_ms=[0-9]*' "$log" | head -1 | cut -d= -f2)
+  painted=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'epoch_ms=[0-9]*' | head -1 | cut -d= -f2)
   [ -n "$painted" ] || { echo "the app never painted; its log:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
   echo "$((painted - t0)) $pid $home"
 }

@@ -5,6 +5,7 @@
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use sf_emulator::browser::Choice;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,12 +24,14 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// tauri-driver, stopped (with the app) when dropped.
+/// tauri-driver in a process group of its own, stopped with WebKitWebDriver
+/// and the app when dropped.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -214,6 +217,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     let port = free_port();
     let driver = Driver(
         Command::new("tauri-driver")
+            .process_group(0)
             .args([
                 "--port",
                 &port.to_string(),
@@ -418,6 +422,8 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     assert_eq!(lines.count() as u64, total);
     assert!(csv.contains(first_name));
     s.shot("exported").await;
+    s.text_when("[data-testid=export-notice]", |t| t.contains("Exported"))
+        .await;
 
     // 50,000 rows stream into the grid, and its end is reachable.
     let contacts: Vec<serde_json::Map<String, serde_json::Value>> = (0..50_000)
