@@ -1,47 +1,12 @@
 //! Connections against the emulator and the real OS keychain. Run inside a
 //! Secret Service session (scripts/test.sh starts gnome-keyring).
 
-use salesforce::Environment;
+mod common;
+
+use common::{new_connection, temp_home};
 use sf_emulator::{Emulator, browser::Choice};
 use std::time::Duration;
-use studio::{Error, NewConnection, SignIn, Studio, secrets};
-
-fn temp_home(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "studio-{tag}-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn new_connection(org: &Emulator, name: &str, secret: Option<&str>) -> NewConnection {
-    NewConnection {
-        name: name.into(),
-        environment: Environment::parse(org.base_url()).unwrap(),
-        client_id: "sync-studio-desktop".into(),
-        client_secret: secret.map(str::to_string),
-        callback_port: free_port(),
-        api_version: None,
-        daily_cap: None,
-    }
-}
+use studio::{Error, SignIn, Studio, secrets};
 
 /// The system browser, played by the test.
 fn user(choice: Choice) -> impl FnOnce(&str) -> salesforce::Result<()> {

@@ -2,29 +2,13 @@
 //! built-in playground, settings and cancelling a sign-in. Against the
 //! emulator and the real keychain (scripts/test.sh starts gnome-keyring).
 
-use salesforce::Environment;
+mod common;
+
+use common::{free_port, new_connection, temp_home};
 use sf_emulator::Emulator;
 use std::time::Duration;
 use studio::settings::SettingsChange;
 use studio::{Error, NewConnection, SignIn, Studio};
-
-fn temp_home(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let d = std::env::temp_dir().join(format!("studio-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A studio connected (without the browser) to a demo org.
 async fn connected(tag: &str) -> (Emulator, Studio, std::path::PathBuf) {
@@ -36,21 +20,13 @@ async fn connected(tag: &str) -> (Emulator, Studio, std::path::PathBuf) {
     .unwrap();
     let home = temp_home(tag);
     let studio = Studio::open(&home).unwrap();
-    let refresh = org.issue_token("desktop-tests")["refresh_token"]
+    let refresh = org.issue_token("sync-studio-desktop")["refresh_token"]
         .as_str()
         .unwrap()
         .to_string();
     studio
         .add_connection(
-            NewConnection {
-                name: "Org".into(),
-                environment: Environment::parse(org.base_url()).unwrap(),
-                client_id: "desktop-tests".into(),
-                client_secret: None,
-                callback_port: free_port(),
-                api_version: None,
-                daily_cap: None,
-            },
+            new_connection(&org, "Org", None),
             SignIn::RefreshToken(refresh),
             |_| Ok(()),
         )
@@ -188,13 +164,8 @@ async fn cancel_ends_a_browser_sign_in_and_frees_the_port() {
     let signing_in = {
         let studio = studio.clone();
         let new = NewConnection {
-            name: "Cancelled".into(),
-            environment: Environment::parse(org.base_url()).unwrap(),
-            client_id: "desktop-tests".into(),
-            client_secret: None,
             callback_port: port,
-            api_version: None,
-            daily_cap: None,
+            ..new_connection(&org, "Cancelled", None)
         };
         tokio::spawn(async move {
             studio
