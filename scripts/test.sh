@@ -35,6 +35,7 @@ with_keychain() {
 step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --failure-output final
 # The real app binary (built above) in a real window on a virtual display,
 # driven through tauri-driver; screenshots land in target/e2e.
+export SYNCSTUDIO_APP="${CARGO_TARGET_DIR:-$PWD/target}/debug/sync-studio"
 step e2e with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo nextest run -p e2e --run-ignored only --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'

@@ -55,6 +55,7 @@ export default function Settings() {
           <label className="field">
             <span>Playground port</span>
             <input name="playgroundPort" inputMode="numeric" value={port} onChange={(e) => setPort(e.target.value)} />
+            <small>Used the next time the playground starts.</small>
           </label>
           <ErrorBox error={saveIt.error ?? openLogs.error} />
           <div className="actions">
