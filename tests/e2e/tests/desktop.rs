@@ -149,10 +149,13 @@ async fn line_of(path: &Path, n: usize) -> String {
 /// Answers the GTK save dialog the way a user would: type the path, Enter.
 fn answer_save_dialog(title: &str, path: &Path) {
     let xdotool = |args: &[&str]| {
-        let out = Command::new("xdotool")
+        Command::new("xdotool")
             .args(args)
             .output()
-            .expect("xdotool runs");
+            .expect("xdotool runs")
+    };
+    let must = |args: &[&str]| {
+        let out = xdotool(args);
         assert!(
             out.status.success(),
             "xdotool {args:?}: {}",
@@ -160,12 +163,23 @@ fn answer_save_dialog(title: &str, path: &Path) {
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let window = xdotool(&["search", "--sync", "--name", title]);
+    // Found once it is mapped; it takes focus once it is viewable.
+    let window = must(&["search", "--sync", "--onlyvisible", "--name", title]);
     let window = window.lines().last().unwrap().to_string();
-    xdotool(&["windowfocus", "--sync", &window]);
+    let deadline = Instant::now() + WAIT;
+    while !xdotool(&["windowfocus", "--sync", &window])
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the save dialog never took focus"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     std::thread::sleep(Duration::from_millis(500));
-    xdotool(&["key", "--window", &window, "ctrl+a"]);
-    xdotool(&[
+    must(&["key", "--window", &window, "ctrl+a"]);
+    must(&[
         "type",
         "--window",
         &window,
@@ -174,7 +188,7 @@ fn answer_save_dialog(title: &str, path: &Path) {
         &path.display().to_string(),
     ]);
     std::thread::sleep(Duration::from_millis(300));
-    xdotool(&["key", "--window", &window, "Return"]);
+    must(&["key", "--window", &window, "Return"]);
 }
 
 async fn rest_query(base: &str, token: &str, soql: &str) -> serde_json::Value {
