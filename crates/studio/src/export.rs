@@ -82,6 +82,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
 
 #[derive(Deserialize)]
 pub(crate) struct RawPage<'a> {
+    #[serde(rename = "totalSize", default)]
+    pub(crate) total_size: u64,
     #[serde(borrow)]
     pub(crate) records: Vec<Fields<'a>>,
 }

@@ -31,12 +31,6 @@ pub struct QuerySummary {
     pub millis: u64,
 }
 
-#[derive(serde::Deserialize)]
-struct Total {
-    #[serde(rename = "totalSize")]
-    total_size: u64,
-}
-
 impl Studio {
     /// Runs a query and hands each page to `on_page` as it arrives (the next
     /// page is fetched meanwhile). `all` includes deleted and archived rows.
@@ -68,7 +62,6 @@ impl Studio {
                 let mut pages = std::pin::pin!(client.query_pages(soql, all));
                 while let Some(body) = pages.next().await {
                     let body = body?;
-                    let total: Total = serde_json::from_slice(&body)?;
                     let page: RawPage = serde_json::from_slice(&body)?;
                     let mut rows = Vec::with_capacity(page.records.len());
                     for record in &page.records {
@@ -89,7 +82,7 @@ impl Studio {
                     on_page(GridPage {
                         columns: if first { columns.clone() } else { None },
                         rows,
-                        total_size: total.total_size,
+                        total_size: page.total_size,
                     });
                 }
                 Ok(count)
