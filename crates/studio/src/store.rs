@@ -113,15 +113,15 @@ impl Store {
             client_id: r.get("client_id")?,
             callback_port: r.get("callback_port")?,
             api_version: r.get("api_version")?,
-            daily_cap: r.get::<_, Option<i64>>("daily_cap")?.map(|n| n as u64),
+            daily_cap: r.get("daily_cap")?,
             instance_url: r.get("instance_url")?,
             username: r.get("username")?,
             org_id: r.get("org_id")?,
             user_id: r.get("user_id")?,
             status: r.get("status")?,
             status_message: r.get("status_message")?,
-            api_used: r.get::<_, Option<i64>>("api_used")?.map(|n| n as u64),
-            api_limit: r.get::<_, Option<i64>>("api_limit")?.map(|n| n as u64),
+            api_used: r.get("api_used")?,
+            api_limit: r.get("api_limit")?,
         })
     }
 
@@ -132,9 +132,9 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
              ON CONFLICT(name) DO NOTHING",
             params![
-                c.id, c.name, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap.map(|n| n as i64),
+                c.id, c.name, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap,
                 c.instance_url, c.username, c.org_id, c.user_id, c.status, c.status_message,
-                c.api_used.map(|n| n as i64), c.api_limit.map(|n| n as i64), now()
+                c.api_used, c.api_limit, now()
             ],
         )?;
         if n == 0 {
@@ -149,9 +149,9 @@ impl Store {
                 instance_url = ?7, username = ?8, org_id = ?9, user_id = ?10, status = ?11, status_message = ?12,
                 api_used = ?13, api_limit = ?14, updated_at = ?15 WHERE id = ?1",
             params![
-                c.id, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap.map(|n| n as i64), c.instance_url,
-                c.username, c.org_id, c.user_id, c.status, c.status_message, c.api_used.map(|n| n as i64),
-                c.api_limit.map(|n| n as i64), now()
+                c.id, c.login_url, c.client_id, c.callback_port, c.api_version, c.daily_cap, c.instance_url,
+                c.username, c.org_id, c.user_id, c.status, c.status_message, c.api_used,
+                c.api_limit, now()
             ],
         )?;
         Ok(())
