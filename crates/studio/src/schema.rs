@@ -49,11 +49,13 @@ fn flag(v: &Value, key: &str) -> bool {
     v[key].as_bool().unwrap_or(false)
 }
 
+/// The array at `key`, empty when absent.
+fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v[key].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
 pub fn objects_of(global: &Value) -> Vec<ObjectSummary> {
-    let mut out: Vec<ObjectSummary> = global["sobjects"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let mut out: Vec<ObjectSummary> = items(global, "sobjects")
         .iter()
         .map(|o| ObjectSummary {
             name: text(o, "name"),
@@ -67,10 +69,7 @@ pub fn objects_of(global: &Value) -> Vec<ObjectSummary> {
 }
 
 pub fn detail_of(describe: &Value) -> ObjectDetail {
-    let fields = describe["fields"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let fields = items(describe, "fields")
         .iter()
         .map(|f| FieldInfo {
             name: text(f, "name"),
@@ -81,18 +80,12 @@ pub fn detail_of(describe: &Value) -> ObjectDetail {
                 && flag(f, "createable")
                 && !flag(f, "defaultedOnCreate"),
             external_id: flag(f, "externalId"),
-            picklist_values: f["picklistValues"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            picklist_values: items(f, "picklistValues")
                 .iter()
                 .filter(|p| p["active"].as_bool().unwrap_or(true))
                 .map(|p| text(p, "value"))
                 .collect(),
-            references: f["referenceTo"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            references: items(f, "referenceTo")
                 .iter()
                 .filter_map(|r| r.as_str().map(str::to_string))
                 .collect(),
