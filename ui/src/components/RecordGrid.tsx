@@ -3,6 +3,7 @@ import { getCoreRowModel, useReactTable, type ColumnDef } from "@tanstack/react-
 import { useVirtualizer } from "@tanstack/react-virtual";
 
 const ROW_HEIGHT = 28;
+const NO_ROWS: string[][] = [];
 
 /** Enough room for the header and the longest of the first 200 values. */
 export function columnWidth(header: string, rows: string[][], column: number): number {
@@ -12,9 +13,10 @@ export function columnWidth(header: string, rows: string[][], column: number): n
 }
 
 /** Rows of text in a virtualized grid: only the visible rows are in the
- * page, so 50,000 rows scroll like 50. `version` changes when rows were
- * appended in place. */
-export function RecordGrid({ columns, rows, version }: { columns: string[]; rows: string[][]; version: number }) {
+ * page, so 50,000 rows scroll like 50. The table models the columns; cells
+ * are read straight from `rows`, which may grow in place between renders
+ * (pages arriving), so no page copies or rebuilds the rows before it. */
+export function RecordGrid({ columns, rows }: { columns: string[]; rows: string[][] }) {
   const scroller = useRef<HTMLDivElement>(null);
   // Widths from the header and the first rows; later pages keep them.
   const sampled = rows.length > 0;
@@ -23,19 +25,15 @@ export function RecordGrid({ columns, rows, version }: { columns: string[]; rows
       columns.map((name, i) => ({
         id: `${i}:${name}`,
         header: name,
-        accessorFn: (row: string[]) => row[i] ?? "",
         size: columnWidth(name, rows, i),
       })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [columns, sampled],
   );
-  // A fresh array each version: the table recomputes its rows.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const data = useMemo(() => rows.slice(0), [rows, version]);
-  const table = useReactTable({ data, columns: columnDefs, getCoreRowModel: getCoreRowModel() });
-  const tableRows = table.getRowModel().rows;
+  const table = useReactTable({ data: NO_ROWS, columns: columnDefs, getCoreRowModel: getCoreRowModel() });
+  const leafColumns = table.getVisibleLeafColumns();
   const virtualizer = useVirtualizer({
-    count: tableRows.length,
+    count: rows.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
@@ -57,26 +55,26 @@ export function RecordGrid({ columns, rows, version }: { columns: string[]; rows
         ))}
       </div>
       <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
-        {virtualizer.getVirtualItems().map((v) => {
-          const row = tableRows[v.index];
-          return (
-            <div
-              key={row.id}
-              className="grid-row"
-              data-row={v.index}
-              style={{ transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
-            >
-              <div className="grid-cell grid-num" style={{ width: numWidth }}>
-                {v.index + 1}
-              </div>
-              {row.getVisibleCells().map((cell) => (
-                <div key={cell.id} className="grid-cell" style={{ width: cell.column.getSize() }} title={String(cell.getValue())}>
-                  {String(cell.getValue())}
-                </div>
-              ))}
+        {virtualizer.getVirtualItems().map((v) => (
+          <div
+            key={v.index}
+            className="grid-row"
+            data-row={v.index}
+            style={{ transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
+          >
+            <div className="grid-cell grid-num" style={{ width: numWidth }}>
+              {v.index + 1}
             </div>
-          );
-        })}
+            {leafColumns.map((column, i) => {
+              const value = rows[v.index][i] ?? "";
+              return (
+                <div key={column.id} className="grid-cell" style={{ width: column.getSize() }} title={value}>
+                  {value}
+                </div>
+              );
+            })}
+          </div>
+        ))}
       </div>
     </div>
   );

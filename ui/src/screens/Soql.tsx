@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useReducer, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Channel } from "@tauri-apps/api/core";
 import { save } from "@tauri-apps/plugin-dialog";
@@ -24,7 +24,8 @@ export default function Soql() {
   const [includeDeleted, setIncludeDeleted] = useState(false);
   const [columns, setColumns] = useState<string[]>([]);
   const rows = useRef<string[][]>([]);
-  const [version, setVersion] = useState(0);
+  // Rows grow in place; this re-renders the grid when a page arrives.
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
   const [run, setRun] = useState<RunState>({ running: false, total: 0, millis: null, error: null });
   const [exported, setExported] = useState<string | null>(null);
   const [exportError, setExportError] = useState<unknown>(null);
@@ -51,7 +52,7 @@ export default function Soql() {
     const id = ++runId.current;
     rows.current = [];
     setColumns([]);
-    setVersion((v) => v + 1);
+    rerender();
     setExported(null);
     setRun({ running: true, total: 0, millis: null, error: null });
     const pages = new Channel<GridPage>();
@@ -59,7 +60,7 @@ export default function Soql() {
       if (id !== runId.current) return;
       if (page.columns) setColumns(page.columns);
       for (const r of page.rows) rows.current.push(r);
-      setVersion((v) => v + 1);
+      rerender();
       setRun((s) => ({ ...s, total: page.total_size }));
     };
     try {
@@ -112,7 +113,7 @@ export default function Soql() {
           {exported}
         </div>
       )}
-      {columns.length > 0 && <RecordGrid columns={columns} rows={rows.current} version={version} />}
+      {columns.length > 0 && <RecordGrid columns={columns} rows={rows.current} />}
     </section>
   );
 }
