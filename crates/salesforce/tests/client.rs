@@ -34,6 +34,22 @@ async fn setup(demo: bool) -> (Emulator, Client, Arc<AtomicUsize>) {
     (org, client, refreshes)
 }
 
+/// `n` leads of one company, put in the org directly (not through the
+/// client under test).
+fn seed_leads(org: &Emulator, n: usize, prefix: &str, company: &str) {
+    let mut seed = sf_emulator::Seed::default();
+    let leads = (0..n)
+        .map(|i| {
+            json!({"LastName": format!("{prefix}{i}"), "Company": company})
+                .as_object()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    seed.records.insert("Lead".into(), leads);
+    org.seed(&seed).unwrap();
+}
+
 fn fault(route: &str, method: Option<&str>, kind: FaultKind, times: u64) -> FaultRule {
     FaultRule {
         route: route.into(),
@@ -75,18 +91,7 @@ async fn an_expired_session_is_refreshed_once_for_twenty_callers() {
 async fn a_session_expiring_mid_stream_is_refreshed_and_the_stream_goes_on() {
     use futures::StreamExt;
     let (org, client, refreshes) = setup(false).await;
-    let records: Vec<_> = (0..4500).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("M{i}"), "Company": "Mid"})).collect();
-    for chunk in records.chunks(200) {
-        client
-            .request(
-                reqwest::Method::POST,
-                "composite/sobjects",
-                &[],
-                Some(&json!({"records": chunk})),
-            )
-            .await
-            .unwrap();
-    }
+    seed_leads(&org, 4500, "M", "Mid");
     let mut rows = std::pin::pin!(client.query("SELECT Id FROM Lead WHERE Company = 'Mid'", false));
     let mut seen = 0;
     while let Some(row) = rows.next().await {
@@ -260,18 +265,7 @@ async fn the_daily_cap_stops_work_before_the_org_limit() {
 #[tokio::test]
 async fn query_streams_follow_next_records_url() {
     let (org, client, _) = setup(false).await;
-    let records: Vec<_> = (0..2500).map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("L{i}"), "Company": "Stream"})).collect();
-    for chunk in records.chunks(200) {
-        client
-            .request(
-                reqwest::Method::POST,
-                "composite/sobjects",
-                &[],
-                Some(&json!({"records": chunk})),
-            )
-            .await
-            .unwrap();
-    }
+    seed_leads(&org, 2500, "L", "Stream");
     let rows: Vec<serde_json::Value> = client
         .query(
             "SELECT Id, LastName FROM Lead WHERE Company = 'Stream'",
