@@ -10,6 +10,15 @@ use std::time::Duration;
 use studio::settings::SettingsChange;
 use studio::{Error, NewConnection, SignIn, Studio};
 
+/// What `SELECT COUNT() ...` answers in the console.
+async fn count(studio: &Studio, connection: &str, soql: &str) -> u64 {
+    studio
+        .query_grid(connection, soql, false, |_| {})
+        .await
+        .unwrap()
+        .rows
+}
+
 /// A studio connected (without the browser) to a demo org.
 async fn connected(tag: &str) -> (Emulator, Studio, std::path::PathBuf) {
     let org = Emulator::start(sf_emulator::Config {
@@ -95,11 +104,7 @@ async fn the_console_gets_rows_page_by_page_with_parents_flattened() {
     let mut seed = sf_emulator::Seed::default();
     seed.records.insert("Contact".into(), contacts);
     org.seed(&seed).unwrap();
-    let count = studio
-        .query_grid("Org", "SELECT COUNT() FROM Contact", false, |_| {})
-        .await
-        .unwrap()
-        .rows;
+    let count = count(&studio, "Org", "SELECT COUNT() FROM Contact").await;
     assert!(count > 2500, "{count}");
 
     let mut pages = vec![];
@@ -230,11 +235,7 @@ async fn the_playground_starts_connects_in_one_click_and_keeps_its_records() {
         status.url.as_deref(),
         Some(&*format!("http://127.0.0.1:{port}"))
     );
-    let accounts = studio
-        .query_grid("Playground", "SELECT COUNT() FROM Account", false, |_| {})
-        .await
-        .unwrap()
-        .rows;
+    let accounts = count(&studio, "Playground", "SELECT COUNT() FROM Account").await;
     assert!(accounts > 0, "demo data is there");
 
     // Stopped, the connection fails with a reason; started again, the same
@@ -244,11 +245,7 @@ async fn the_playground_starts_connects_in_one_click_and_keeps_its_records() {
     assert!(studio.test_connection("Playground").await.is_err());
     let again = studio.connect_playground().await.unwrap();
     assert_eq!(again.id, row.id);
-    let after = studio
-        .query_grid("Playground", "SELECT COUNT() FROM Account", false, |_| {})
-        .await
-        .unwrap()
-        .rows;
+    let after = count(&studio, "Playground", "SELECT COUNT() FROM Account").await;
     assert_eq!(after, accounts);
 
     // A taken port is a clear error.

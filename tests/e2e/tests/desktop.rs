@@ -95,6 +95,17 @@ impl Session {
         }
     }
 
+    /// A grid row's text. WebKitWebDriver reads no visible text from the
+    /// grid's transformed rows; the screenshots show them, and their DOM text
+    /// is what is painted.
+    async fn grid_row(&self, index: usize) -> String {
+        let row = self.find(&format!(".grid-row[data-row='{index}']")).await;
+        within("row text", row.prop("textContent"))
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect(css);
     }
@@ -405,15 +416,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     );
     s.shot("soql-rows").await;
     let first_name = expected["records"][0]["Name"].as_str().unwrap();
-    // WebKitWebDriver reads no visible text from transformed rows; the
-    // screenshot above shows them, and their DOM text is what is painted.
-    let first = within(
-        "row text",
-        s.find(".grid-row[data-row='0']").await.prop("textContent"),
-    )
-    .await
-    .unwrap()
-    .unwrap_or_default();
+    let first = s.grid_row(0).await;
     assert!(
         first.contains(first_name),
         "{first:?} should show {first_name}"
@@ -475,15 +478,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     )
     .await
     .unwrap();
-    let last = within(
-        "last row",
-        s.find(".grid-row[data-row='49999']")
-            .await
-            .prop("textContent"),
-    )
-    .await
-    .unwrap()
-    .unwrap_or_default();
+    let last = s.grid_row(49_999).await;
     assert!(
         last.starts_with("50000") && last.ends_with("Bulk 49999"),
         "{last}"
