@@ -41,17 +41,20 @@ fn csv_rows(n: usize) -> String {
 }
 
 /// Polls `jobs/{kind}/{id}` until the job ends.
+async fn get_json(http: &Client, url: impl reqwest::IntoUrl, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn wait_job(http: &Client, base: &str, token: &str, kind: &str, id: &str) -> Value {
     loop {
-        let info: Value = http
-            .get(format!("{base}{V}/jobs/{kind}/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let info = get_json(http, format!("{base}{V}/jobs/{kind}/{id}"), token).await;
         if matches!(
             info["state"].as_str(),
             Some("JobComplete" | "Failed" | "Aborted")
@@ -155,26 +158,10 @@ async fn main() {
         &[("q", format!("SELECT Id, Name, Industry, NumberOfEmployees, BillingCity FROM Account LIMIT {paged}"))],
     )
     .unwrap();
-    let mut page: Value = http
-        .get(url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut page = get_json(&http, url, &token).await;
     let mut seen = page["records"].as_array().unwrap().len();
     while let Some(next) = page["nextRecordsUrl"].as_str() {
-        page = http
-            .get(format!("{base}{next}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        page = get_json(&http, format!("{base}{next}"), &token).await;
         seen += page["records"].as_array().unwrap().len();
     }
     assert_eq!(seen, paged);
