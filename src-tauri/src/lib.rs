@@ -62,7 +62,7 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let log_guard = studio::logging::init(&studio.log_folder()).ok();
+    studio::logging::init(&studio.log_folder(), "sync-studio.log");
     let builder = specta_builder();
     let playground_at_start = std::env::args().any(|a| a == "--playground");
     tauri::Builder::default()
@@ -73,7 +73,6 @@ pub fn run() {
         .manage(Started(started))
         .setup(move |app| {
             builder.mount_events(app);
-            app.manage(log_guard);
             if playground_at_start {
                 // `scripts/playground.sh`: start the built-in org and connect it.
                 let studio = studio.clone();

@@ -38,7 +38,7 @@ launch() {
   local home log
   home=$(mktemp -d); log="$home/stderr.log"
   local t0; t0=$(now_ms)
-  SYNCSTUDIO_HOME="$home" RUST_LOG=info "$app" 2>"$log" >/dev/null &
+  SYNCSTUDIO_HOME="$home" "$app" 2>"$log" >/dev/null &
   local pid=$!
   for _ in $(seq 1 300); do
     grep -q "first screen painted" "$log" && break
@@ -70,5 +70,5 @@ measure() { # label, env...
 echo "Sync Studio desktop, $(basename "$app"), $runs launches, PSS after ${idle}s idle on Connections"
 echo "| configuration                          | first paint   | PSS         | each launch (ms) |"
 echo "|----------------------------------------|---------------|-------------|------------------|"
-measure "WebKit defaults" RUST_LOG=info
+measure "WebKit defaults"
 measure "WEBKIT_DISABLE_COMPOSITING_MODE=1" WEBKIT_DISABLE_COMPOSITING_MODE=1

@@ -77,38 +77,10 @@ impl From<sf_emulator::EmulatorError> for Fatal {
     }
 }
 
-fn init_logging() {
-    use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNCSTUDIO_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let logs = studio::home::home().join("logs");
-    let file = std::fs::create_dir_all(&logs)
-        .and_then(|_| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(logs.join("syncstudio.log"))
-        })
-        .ok()
-        .map(|f| {
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::sync::Mutex::new(f))
-                .with_ansi(false)
-        });
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(stderr)
-        .with(file)
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    studio::logging::init(&studio::home::home().join("logs"), "syncstudio.log");
     let result = match cli.command {
         Command::Playground {
             port,

@@ -1,32 +1,37 @@
-//! The desktop app's log: a file per day in the log folder (and stderr),
-//! at `info` unless `RUST_LOG` says otherwise. Tokens are never logged.
+//! Logs for both front ends: to stderr and appended to a file in the log
+//! folder, at `info` unless `SYNCSTUDIO_LOG` says otherwise. Tokens are
+//! never logged.
 
 use std::io::IsTerminal;
 use std::path::Path;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::prelude::*;
 
-/// Keeps the file writer flushing; hold it for the life of the process.
-pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
-
-pub fn init(log_folder: &Path) -> std::io::Result<LogGuard> {
-    std::fs::create_dir_all(log_folder)?;
-    let file = tracing_appender::rolling::daily(log_folder, "sync-studio.log");
-    let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Starts logging to stderr and to `log_folder/file_name`. A folder that
+/// cannot be written leaves stderr alone logging, rather than stopping the
+/// program.
+pub fn init(log_folder: &Path, file_name: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNCSTUDIO_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let file = std::fs::create_dir_all(log_folder)
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_folder.join(file_name))
+        })
+        .ok()
+        .map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::sync::Mutex::new(f))
+                .with_ansi(false)
+        });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(std::io::stderr),
-        )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer),
-        )
+        .with(stderr)
+        .with(file)
         .try_init();
-    Ok(LogGuard(guard))
 }
