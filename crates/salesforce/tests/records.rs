@@ -31,6 +31,11 @@ async fn setup() -> (Emulator, Client) {
     (org, client)
 }
 
+/// What `SELECT COUNT() ...` answers.
+async fn count(client: &Client, soql: &str) -> u64 {
+    client.query_page(soql, false).await.unwrap().total_size
+}
+
 #[tokio::test]
 async fn collections_chunk_by_200_and_keep_order() {
     let (_org, client) = setup().await;
@@ -81,14 +86,7 @@ async fn collections_chunk_by_200_and_keep_order() {
     assert!(upd[0].success);
     let gone = client.delete_many(&ids, false).await.unwrap();
     assert_eq!(gone.iter().filter(|r| r.success).count(), 449);
-    assert_eq!(
-        client
-            .query_page("SELECT COUNT() FROM Account", false)
-            .await
-            .unwrap()
-            .total_size,
-        1
-    );
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 1);
 }
 
 #[tokio::test]
@@ -106,11 +104,7 @@ async fn locked_rows_are_retried_alone_and_all_or_none_rolls_back() {
         .unwrap();
     assert!(results.iter().all(|r| r.success), "{results:?}");
     assert_eq!(
-        client
-            .query_page("SELECT COUNT() FROM Account", false)
-            .await
-            .unwrap()
-            .total_size,
+        count(&client, "SELECT COUNT() FROM Account").await,
         5,
         "no duplicates from the retries"
     );
@@ -129,11 +123,7 @@ async fn locked_rows_are_retried_alone_and_all_or_none_rolls_back() {
         "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     );
     assert_eq!(
-        client
-            .query_page("SELECT COUNT() FROM Account WHERE Name = 'Good'", false)
-            .await
-            .unwrap()
-            .total_size,
+        count(&client, "SELECT COUNT() FROM Account WHERE Name = 'Good'").await,
         0
     );
 }
