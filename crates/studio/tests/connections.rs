@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{new_connection, temp_home};
+use common::{browser_sign_in, new_connection, temp_home};
 use sf_emulator::{Emulator, browser::Choice};
-use std::time::Duration;
 use studio::{Error, SignIn, Studio, secrets};
 
 /// The system browser, played by the test.
@@ -37,9 +36,7 @@ async fn grant_access_use_refresh_and_remove() {
     let row = studio
         .add_connection(
             new_connection(&org, "Playground", None),
-            SignIn::Browser {
-                timeout: Duration::from_secs(20),
-            },
+            browser_sign_in(),
             user(Choice::Allow),
         )
         .await
@@ -116,9 +113,7 @@ async fn a_revoked_sign_in_marks_the_connection_needs_grant() {
     let row = studio
         .add_connection(
             new_connection(&org, "Revoked", None),
-            SignIn::Browser {
-                timeout: Duration::from_secs(20),
-            },
+            browser_sign_in(),
             user(Choice::Allow),
         )
         .await
@@ -140,13 +135,7 @@ async fn a_revoked_sign_in_marks_the_connection_needs_grant() {
     assert!(row.status_message.unwrap().contains("Grant access"));
     // Grant access again brings it back, with the same id and settings.
     let again = studio
-        .grant_again(
-            "Revoked",
-            SignIn::Browser {
-                timeout: Duration::from_secs(20),
-            },
-            user(Choice::Allow),
-        )
+        .grant_again("Revoked", browser_sign_in(), user(Choice::Allow))
         .await
         .unwrap();
     assert_eq!(again.status, "connected");
@@ -208,9 +197,7 @@ async fn client_credentials_refresh_token_and_bad_input() {
     let denied = studio
         .add_connection(
             new_connection(&org, "Denied", None),
-            SignIn::Browser {
-                timeout: Duration::from_secs(20),
-            },
+            browser_sign_in(),
             user(Choice::Deny),
         )
         .await

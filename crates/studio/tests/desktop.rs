@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, new_connection, temp_home};
+use common::{browser_sign_in, free_port, new_connection, temp_home};
 use sf_emulator::Emulator;
 use std::time::Duration;
 use studio::settings::SettingsChange;
@@ -174,16 +174,10 @@ async fn cancel_ends_a_browser_sign_in_and_frees_the_port() {
         };
         tokio::spawn(async move {
             studio
-                .add_connection(
-                    new,
-                    SignIn::Browser {
-                        timeout: Duration::from_secs(60),
-                    },
-                    move |_url| {
-                        let _ = opened_tx.send(());
-                        Ok(())
-                    },
-                )
+                .add_connection(new, browser_sign_in(), move |_url| {
+                    let _ = opened_tx.send(());
+                    Ok(())
+                })
                 .await
         })
     };

@@ -2,7 +2,8 @@
 
 use salesforce::Environment;
 use sf_emulator::Emulator;
-use studio::NewConnection;
+use std::time::Duration;
+use studio::{NewConnection, SignIn};
 
 pub fn temp_home(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -38,5 +39,12 @@ pub fn new_connection(org: &Emulator, name: &str, secret: Option<&str>) -> NewCo
         callback_port: free_port(),
         api_version: None,
         daily_cap: None,
+    }
+}
+
+/// Grant access in a browser the test plays, with time to spare.
+pub fn browser_sign_in() -> SignIn {
+    SignIn::Browser {
+        timeout: Duration::from_secs(20),
     }
 }
