@@ -23,7 +23,10 @@ step fmt cargo fmt --all -- --check
 # The app embeds ui/dist, so the UI is built before any Rust.
 step ui bash -c 'cd ui && npm run --silent typecheck && npm run --silent lint && npx vitest run && npx vite build --logLevel warn'
 step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
-step build cargo build --workspace --quiet
+# Every target at once, so the test run below reuses these builds: a plain
+# `cargo build` resolves features without dev-dependencies and would build
+# Tauri and everything above it a second time.
+step build cargo build --workspace --all-targets --quiet
 # The keychain tests use a real Secret Service: gnome-keyring, unlocked, on
 # a private D-Bus session, with its files in a throwaway HOME.
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
@@ -37,7 +40,7 @@ step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --fai
 # driven through tauri-driver; screenshots land in target/e2e.
 export SYNCSTUDIO_APP="${CARGO_TARGET_DIR:-$PWD/target}/debug/sync-studio"
 step e2e with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo nextest run -p e2e --run-ignored only --no-fail-fast --failure-output final
+  cargo nextest run --workspace -E 'package(e2e)' --run-ignored only --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 
