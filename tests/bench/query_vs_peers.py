@@ -5,6 +5,7 @@ TLS (simple-salesforce insists on https), loads the rows through Bulk API
 import csv
 import json
 import os
+import shutil
 import pathlib
 import subprocess
 import sys
@@ -20,11 +21,27 @@ SOQL = "SELECT Id, Name, Industry, NumberOfEmployees, BillingCity FROM Account"
 
 
 def main():
+    # A million-row run leaves about 500 MB of CSV and org data behind.
     work = pathlib.Path(tempfile.mkdtemp(prefix="syncstudio-bench-"))
+    try:
+        run(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work):
     env = dict(os.environ, SYNCSTUDIO_HOME=str(work / "home"), SYNCSTUDIO_LOG="warn")
     # In memory: no background saves of the org while clients are timed.
     pg = subprocess.Popen([BIN, "playground", "--tls", "--no-demo", "--port", "0"],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        measure(work, env, pg)
+    finally:
+        pg.terminate()
+        pg.wait()
+
+
+def measure(work, env, pg):
     base = pg.stdout.readline().split()[-1]
     cert = None
     while cert is None:
@@ -119,8 +136,6 @@ with open(os.environ['OUT'], 'w', newline='') as f:
         if rows != ROWS:
             raise SystemExit(f"{name} wrote {rows} rows, not {ROWS}")
         results.append((name, rows, elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime))
-    pg.terminate()
-    pg.wait()
 
     fastest_peer = min(r[2] for r in results[1:])
     print(f"\nQuery {ROWS:,} rows to CSV from the playground over HTTPS ({os.cpu_count()} cores)\n")
