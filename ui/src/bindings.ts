@@ -210,6 +210,11 @@ export type QuerySummary = {
 	/**  Rows received (for `COUNT()`, the count). */
 	rows: number,
 	millis: number,
+	/**
+	 *  Pages handed over. The desktop app's channel can deliver the last of
+	 *  them after the command returns, so the screen waits for this many.
+	 */
+	pages: number,
 };
 
 export type Settings = Settings_Serialize | Settings_Deserialize;

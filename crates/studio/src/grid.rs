@@ -29,6 +29,9 @@ pub struct QuerySummary {
     pub rows: u64,
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub millis: u64,
+    /// Pages handed over. The desktop app's channel can deliver the last of
+    /// them after the command returns, so the screen waits for this many.
+    pub pages: u32,
 }
 
 impl Studio {
@@ -42,7 +45,7 @@ impl Studio {
         mut on_page: impl FnMut(GridPage) + Send,
     ) -> Result<QuerySummary> {
         let started = Instant::now();
-        let rows = self
+        let (rows, pages) = self
             .with_client(connection, |client| async move {
                 let mut columns = match shape(soql) {
                     Shape::Count => {
@@ -52,13 +55,14 @@ impl Studio {
                             rows: vec![vec![page.total_size.to_string()]],
                             total_size: page.total_size,
                         });
-                        return Ok(page.total_size);
+                        return Ok((page.total_size, 1));
                     }
                     Shape::Columns(c) => Some(c),
                     Shape::FirstRow => None,
                 };
                 let mut sent_columns = false;
                 let mut count = 0u64;
+                let mut sent_pages = 0u32;
                 let mut pages = std::pin::pin!(client.query_pages(soql, all));
                 while let Some(body) = pages.next().await {
                     let body = body?;
@@ -84,12 +88,14 @@ impl Studio {
                         rows,
                         total_size: page.total_size,
                     });
+                    sent_pages += 1;
                 }
-                Ok(count)
+                Ok((count, sent_pages))
             })
             .await?;
         Ok(QuerySummary {
             rows,
+            pages,
             millis: started.elapsed().as_millis() as u64,
         })
     }

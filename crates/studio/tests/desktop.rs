@@ -118,6 +118,7 @@ async fn the_console_gets_rows_page_by_page_with_parents_flattened() {
         .await
         .unwrap();
     assert_eq!(summary.rows, count);
+    assert_eq!(summary.pages as usize, pages.len());
     assert_eq!(
         pages[0].columns.as_deref(),
         Some(&["Id".to_string(), "LastName".into(), "Account.Name".into()][..])
@@ -140,13 +141,14 @@ async fn the_console_gets_rows_page_by_page_with_parents_flattened() {
     );
 
     let mut counted = vec![];
-    studio
+    let summary = studio
         .query_grid("Org", "SELECT COUNT() FROM Contact", false, |p| {
             counted.push(p)
         })
         .await
         .unwrap();
     assert_eq!(counted[0].rows, vec![vec![count.to_string()]]);
+    assert_eq!(summary.pages, 1);
 
     let err = studio
         .query_grid("Org", "SELECT Nope FROM Contact", false, |_| {})

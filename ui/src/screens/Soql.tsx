@@ -5,6 +5,7 @@ import { save } from "@tauri-apps/plugin-dialog";
 import { commands, type GridPage } from "../bindings";
 import { unwrap } from "../lib/api";
 import { fromObject } from "../lib/complete";
+import { completion } from "../lib/queryRun";
 import { ErrorBox } from "../components/ErrorBox";
 import { ConnectionPicker } from "../components/ConnectionPicker";
 import { RecordGrid } from "../components/RecordGrid";
@@ -55,6 +56,9 @@ export default function Soql() {
     rerender();
     setExported(null);
     setRun({ running: true, total: 0, millis: null, error: null });
+    const finish = completion((summary) => {
+      if (id === runId.current) setRun((s) => ({ ...s, running: false, millis: summary.millis }));
+    });
     const pages = new Channel<GridPage>();
     pages.onmessage = (page) => {
       if (id !== runId.current) return;
@@ -62,10 +66,10 @@ export default function Soql() {
       for (const r of page.rows) rows.current.push(r);
       rerender();
       setRun((s) => ({ ...s, total: page.total_size }));
+      finish.pageArrived();
     };
     try {
-      const summary = await unwrap(commands.runQuery(connection, soql, includeDeleted, pages));
-      if (id === runId.current) setRun((s) => ({ ...s, running: false, millis: summary.millis }));
+      finish.commandReturned(await unwrap(commands.runQuery(connection, soql, includeDeleted, pages)));
     } catch (error) {
       if (id === runId.current) setRun((s) => ({ ...s, running: false, error }));
     }
