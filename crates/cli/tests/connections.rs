@@ -350,7 +350,7 @@ fn no_browser_prints_the_url_alone_and_waits() {
 }
 
 #[test]
-fn denied_and_busy_port_exit_2() {
+fn denied_busy_port_and_bad_input_exit_2() {
     let home = temp("denied");
     let org = playground(&home);
     let (add, line) = add_without_browser(&home, "Denied", &org.url);
@@ -399,5 +399,31 @@ fn denied_and_busy_port_exit_2() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("must use https"));
+    for (flag, value, reason) in [
+        ("--callback-port", "80", "needs privileges"),
+        ("--api-version", "sixty", "not an API version"),
+    ] {
+        let o = syncstudio(
+            &home,
+            &[
+                "connections",
+                "add",
+                "Refused",
+                "--login-url",
+                &org.url,
+                "--client-id",
+                "c",
+                "--no-browser",
+                flag,
+                value,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            o.stdout.is_empty(),
+            "no authorization URL for {flag} {value}"
+        );
+        assert!(text(&o.stderr).contains(reason), "{}", text(&o.stderr));
+    }
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -7,13 +7,13 @@ use crate::error::{Error, Result};
 use crate::secrets::{self, Secret};
 use crate::store::ConnectionRow;
 use salesforce::{App, Client, Config, Environment, Loopback, Tokens};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The client crate's result, for callers (the desktop shell) that do not
 /// depend on it directly.
 pub type ClientResult<T> = salesforce::Result<T>;
-use serde::Deserialize;
-use std::sync::Arc;
-use std::time::Duration;
 
 pub const DEFAULT_CALLBACK_PORT: u16 = 1717;
 
@@ -44,12 +44,6 @@ impl TryFrom<ConnectionForm> for NewConnection {
     type Error = Error;
 
     fn try_from(form: ConnectionForm) -> Result<NewConnection> {
-        if form.callback_port < 1024 {
-            return Err(Error::Invalid(format!(
-                "callback port {} needs privileges; use the port in the connected app's callback URL (1717 by default)",
-                form.callback_port
-            )));
-        }
         let secret = form.client_secret.filter(|s| !s.trim().is_empty());
         Ok(NewConnection {
             name: form.name,
@@ -110,6 +104,18 @@ impl Studio {
                 "a connection needs a consumer key (client id)".into(),
             ));
         }
+        // Checked here for the CLI and the app alike: a privileged port would
+        // only fail once the browser had opened, and a bad version on every call.
+        if new.callback_port < 1024 {
+            return Err(Error::Invalid(format!(
+                "callback port {} needs privileges; use the port in the connected app's callback URL ({DEFAULT_CALLBACK_PORT} by default)",
+                new.callback_port
+            )));
+        }
+        let api_version = match new.api_version.as_deref() {
+            Some(v) => Some(crate::settings::parse_api_version(v)?),
+            None => self.settings()?.default_api_version,
+        };
         if self.store.by_name(&name).is_ok() {
             return Err(Error::DuplicateConnection(name));
         }
@@ -123,10 +129,6 @@ impl Studio {
         let tokens = self
             .sign_in(&login_url, &app, new.callback_port, sign_in, open)
             .await?;
-        let api_version = match new.api_version {
-            Some(v) => Some(v),
-            None => self.settings()?.default_api_version,
-        };
         let mut row = ConnectionRow {
             id: random_id(),
             name,

@@ -5,7 +5,7 @@ mod common;
 
 use common::{browser_sign_in, new_connection, temp_home};
 use sf_emulator::{Emulator, browser::Choice};
-use studio::{Error, SignIn, Studio, secrets};
+use studio::{Error, NewConnection, SignIn, Studio, secrets};
 
 /// The system browser, played by the test.
 fn user(choice: Choice) -> impl FnOnce(&str) -> salesforce::Result<()> {
@@ -177,13 +177,21 @@ async fn client_credentials_refresh_token_and_bad_input() {
         .to_string();
     let rt = studio
         .add_connection(
-            new_connection(&org, "Pasted", None),
+            NewConnection {
+                api_version: Some("61".into()),
+                ..new_connection(&org, "Pasted", None)
+            },
             SignIn::RefreshToken(pasted),
             never,
         )
         .await
         .unwrap();
     assert_eq!(rt.instance_url.as_deref(), Some(org.base_url()));
+    assert_eq!(
+        rt.api_version.as_deref(),
+        Some("61.0"),
+        "pinned, normalised"
+    );
     assert!(studio.test_connection("Pasted").await.is_ok());
     let dup = studio
         .add_connection(
@@ -194,6 +202,36 @@ async fn client_credentials_refresh_token_and_bad_input() {
         .await
         .unwrap_err();
     assert!(matches!(dup, Error::DuplicateConnection(_)));
+    // Refused before any sign-in, so nothing opens and nothing is saved.
+    let privileged = studio
+        .add_connection(
+            NewConnection {
+                callback_port: 80,
+                ..new_connection(&org, "Low port", None)
+            },
+            browser_sign_in(),
+            never,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(privileged.kind(), "invalid");
+    assert!(privileged.to_string().contains("port 80"), "{privileged}");
+    let bad_version = studio
+        .add_connection(
+            NewConnection {
+                api_version: Some("sixty".into()),
+                ..new_connection(&org, "Bad version", None)
+            },
+            SignIn::ClientCredentials,
+            never,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        bad_version.to_string().contains("not an API version"),
+        "{bad_version}"
+    );
+    assert_eq!(studio.connections().unwrap().len(), 2, "Server and Pasted");
     let denied = studio
         .add_connection(
             new_connection(&org, "Denied", None),
