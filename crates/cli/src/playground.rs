@@ -1,6 +1,7 @@
 //! `syncstudio playground`: the built-in org for newcomers and tests.
 
 use crate::Fatal;
+use sf_emulator::org::{ADMIN_USERNAME, PLAYGROUND_PASSWORD};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,7 +55,7 @@ pub async fn run(
     // (`| head -1`) must not stop the org.
     let _ = writeln!(
         out,
-        "sign in as admin@playground.syncstudio with password playground (any client id works)"
+        "sign in as {ADMIN_USERNAME} with password {PLAYGROUND_PASSWORD} (any client id works)"
     );
     if let Some(cert) = org.cert_path() {
         let _ = writeln!(out, "tls certificate: {}", cert.display());

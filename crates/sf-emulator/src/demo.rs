@@ -221,7 +221,7 @@ pub fn populate(org: &mut Org) {
             "Support Lead",
         ),
     ] {
-        if let Ok(n) = org.add_user(u, f, l, "playground", t) {
+        if let Ok(n) = org.add_user(u, f, l, crate::org::PLAYGROUND_PASSWORD, t) {
             users.push(n);
         }
     }

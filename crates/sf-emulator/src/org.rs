@@ -213,6 +213,10 @@ pub struct Org {
 
 pub const ORG_NUM: u64 = 1;
 pub const ADMIN_USER: u64 = 1;
+/// The admin every org starts with; the login page offers it.
+pub const ADMIN_USERNAME: &str = "admin@playground.syncstudio";
+/// The password of the admin and of the demo users.
+pub const PLAYGROUND_PASSWORD: &str = "playground";
 
 impl Org {
     pub fn new() -> Org {
@@ -236,10 +240,10 @@ impl Org {
             journal: None,
         };
         org.add_user(
-            "admin@playground.syncstudio",
+            ADMIN_USERNAME,
             "Ada",
             "Admin",
-            "playground",
+            PLAYGROUND_PASSWORD,
             "System Administrator",
         )
         .expect("admin user");

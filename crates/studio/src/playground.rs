@@ -8,13 +8,12 @@ use crate::error::{Error, Result};
 use crate::store::ConnectionRow;
 use salesforce::{Environment, Tokens};
 use serde::Serialize;
+use sf_emulator::org::{ADMIN_USERNAME, PLAYGROUND_PASSWORD};
 
 /// The connection the one-click button makes.
 pub const PLAYGROUND_CONNECTION: &str = "Playground";
 /// Any client id works on the playground; this one names the app in its log.
 const PLAYGROUND_CLIENT_ID: &str = "sync-studio-desktop";
-pub const PLAYGROUND_USERNAME: &str = "admin@playground.syncstudio";
-pub const PLAYGROUND_PASSWORD: &str = "playground";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -37,7 +36,7 @@ impl Studio {
         PlaygroundStatus {
             running: url.is_some(),
             url,
-            username: PLAYGROUND_USERNAME.into(),
+            username: ADMIN_USERNAME.into(),
             password: PLAYGROUND_PASSWORD.into(),
             data_folder: self.playground_folder().display().to_string(),
         }

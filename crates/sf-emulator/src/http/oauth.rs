@@ -5,7 +5,9 @@
 
 use super::{Shared, json_response};
 use crate::ids::make_id;
-use crate::org::{AuthCode, ClientApp, Org, RefreshGrant, Session};
+use crate::org::{
+    ADMIN_USERNAME, AuthCode, ClientApp, Org, PLAYGROUND_PASSWORD, RefreshGrant, Session,
+};
 use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -167,11 +169,11 @@ fn login_form(p: &Params, error: Option<&str>, username: &str) -> Response<Body>
 <label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" value=\"{u}\">\
 <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" value=\"{pw}\">\
 <button type=\"submit\" id=\"Login\">Log In</button></form>\
-<p class=\"note\">The playground's user is <code>admin@playground.syncstudio</code>, password <code>playground</code>.</p>",
+<p class=\"note\">The playground's user is <code>{ADMIN_USERNAME}</code>, password <code>{PLAYGROUND_PASSWORD}</code>.</p>",
             hidden = hidden_fields(p),
             u = html_escape(username),
-            pw = if username == "admin@playground.syncstudio" {
-                "playground"
+            pw = if username == ADMIN_USERNAME {
+                PLAYGROUND_PASSWORD
             } else {
                 ""
             },
@@ -187,7 +189,7 @@ pub async fn authorize_page(
     if let Err((code, desc)) = check_client(&org, &p) {
         return error_page(code, desc);
     }
-    login_form(&p, None, "admin@playground.syncstudio")
+    login_form(&p, None, ADMIN_USERNAME)
 }
 
 fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Body> {
