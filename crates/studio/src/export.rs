@@ -127,7 +127,7 @@ fn raw_text(text: &str) -> std::result::Result<Cow<'_, str>, serde_json::Error> 
 }
 
 /// Column paths of a record, parents flattened (`Account.Name`).
-pub(crate) fn raw_paths(
+fn raw_paths(
     row: &Fields,
     prefix: &str,
     out: &mut Vec<String>,
@@ -148,6 +148,20 @@ pub(crate) fn raw_paths(
         }
     }
     Ok(())
+}
+
+/// The columns rows go out in: the select list's, or else the first row's
+/// paths. Answers them, and whether this row has just set them.
+pub(crate) fn columns_of<'c>(
+    columns: &'c mut Option<Vec<String>>,
+    row: &Fields,
+) -> std::result::Result<(&'c [String], bool), serde_json::Error> {
+    if columns.is_none() {
+        let mut c = vec![];
+        raw_paths(row, "", &mut c)?;
+        return Ok((columns.insert(c), true));
+    }
+    Ok((columns.as_deref().unwrap_or_default(), false))
 }
 
 fn strip_attributes(v: &mut Value) {
@@ -188,13 +202,11 @@ pub async fn write_query<W: Write + ?Sized>(
                 let page = page?;
                 let page: RawPage = serde_json::from_slice(&page)?;
                 for row in &page.records {
-                    if columns.is_none() {
-                        let mut c = vec![];
-                        raw_paths(row, "", &mut c)?;
-                        w.write_record(&c)?;
-                        columns = Some(c);
+                    let (columns, first) = columns_of(&mut columns, row)?;
+                    if first {
+                        w.write_record(columns)?;
                     }
-                    for c in columns.as_ref().expect("set above") {
+                    for c in columns {
                         w.write_field(raw_lookup(row, c)?.as_deref().unwrap_or("").as_bytes())?;
                     }
                     w.write_record(None::<&[u8]>)?;

@@ -3,7 +3,7 @@
 
 use crate::Studio;
 use crate::error::Result;
-use crate::export::{RawPage, Shape, raw_lookup, raw_paths, shape};
+use crate::export::{RawPage, Shape, columns_of, raw_lookup, shape};
 use futures::StreamExt;
 use serde::Serialize;
 use std::time::Instant;
@@ -69,13 +69,9 @@ impl Studio {
                     let page: RawPage = serde_json::from_slice(&body)?;
                     let mut rows = Vec::with_capacity(page.records.len());
                     for record in &page.records {
-                        if columns.is_none() {
-                            let mut c = vec![];
-                            raw_paths(record, "", &mut c)?;
-                            columns = Some(c);
-                        }
-                        let mut cells = vec![];
-                        for c in columns.as_ref().expect("set above") {
+                        let (columns, _) = columns_of(&mut columns, record)?;
+                        let mut cells = Vec::with_capacity(columns.len());
+                        for c in columns {
                             cells.push(raw_lookup(record, c)?.unwrap_or_default().into_owned());
                         }
                         rows.push(cells);
