@@ -325,6 +325,24 @@ impl Studio {
         }
     }
 
+    /// Runs `call` with a connection's client; a sign-in that no longer
+    /// works marks the connection `needs_grant`.
+    pub(crate) async fn with_client<T, F>(
+        &self,
+        connection: &str,
+        call: impl FnOnce(salesforce::Client) -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let (row, client) = self.client(connection).await?;
+        let result = call(client).await;
+        if let Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) = &result {
+            self.note_failure(&row, e);
+        }
+        result
+    }
+
     /// Records what a failure means for the connection's status.
     pub fn note_failure(&self, row: &ConnectionRow, e: &salesforce::Error) {
         if matches!(e, salesforce::Error::NeedsGrant(_)) {

@@ -99,24 +99,6 @@ pub fn detail_of(describe: &Value) -> ObjectDetail {
 }
 
 impl Studio {
-    /// Runs `call` with a connection's client; a sign-in that no longer
-    /// works marks the connection `needs_grant`.
-    pub(crate) async fn with_client<T, F>(
-        &self,
-        connection: &str,
-        call: impl FnOnce(salesforce::Client) -> F,
-    ) -> Result<T>
-    where
-        F: std::future::Future<Output = Result<T>>,
-    {
-        let (row, client) = self.client(connection).await?;
-        let result = call(client).await;
-        if let Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) = &result {
-            self.note_failure(&row, e);
-        }
-        result
-    }
-
     /// The org's objects, sorted by API name.
     pub async fn objects(&self, connection: &str) -> Result<Vec<ObjectSummary>> {
         self.with_client(connection, |client| async move {
