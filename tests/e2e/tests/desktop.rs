@@ -106,6 +106,18 @@ impl Session {
             .unwrap_or_default()
     }
 
+    /// The visible text of the first element matching `css`.
+    async fn text(&self, css: &str) -> String {
+        within(css, self.find(css).await.text()).await.unwrap()
+    }
+
+    /// What an input matching `css` holds.
+    async fn value(&self, css: &str) -> Option<String> {
+        within(css, self.find(css).await.prop("value"))
+            .await
+            .unwrap()
+    }
+
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect(css);
     }
@@ -274,8 +286,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
         let webdriver = format!("http://127.0.0.1:{port}");
         match within("new session", builder.connect(&webdriver)).await {
             Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
+            Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => panic!("no WebDriver session: {e}"),
@@ -317,12 +328,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
 
     // Then denies access on the consent page: the reason, and Try again.
     s.click_button("New connection").await;
-    let kept = s
-        .find("input[name=clientId]")
-        .await
-        .prop("value")
-        .await
-        .unwrap();
+    let kept = s.value("input[name=clientId]").await;
     assert_eq!(
         kept.as_deref(),
         Some("e2e-client"),
@@ -359,12 +365,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
         })
         .await;
     assert_eq!(status, "Connected");
-    let row = s
-        .find("tr[data-connection='E2E Org']")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = s.text("tr[data-connection='E2E Org']").await;
     assert!(row.contains("admin@playground.syncstudio"), "{row}");
     s.shot("connected").await;
 
@@ -389,9 +390,9 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
         industry.contains("Agriculture") || industry.contains("Banking"),
         "{industry}"
     );
-    let owner = s.find("tr[data-field=OwnerId]").await.text().await.unwrap();
+    let owner = s.text("tr[data-field=OwnerId]").await;
     assert!(owner.contains("→ User"), "{owner}");
-    let name = s.find("tr[data-field=Name]").await.text().await.unwrap();
+    let name = s.text("tr[data-field=Name]").await;
     assert!(name.contains("Required"), "{name}");
     s.shot("schema-account").await;
 
@@ -513,12 +514,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
 
     // Settings: the playground's port (a free one, not the default 7878).
     s.click("[data-nav=settings]").await;
-    let folder = s
-        .find("[data-testid=data-folder]")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let folder = s.text("[data-testid=data-folder]").await;
     assert!(folder.ends_with("home"), "{folder}");
     let playground_port = free_port();
     s.type_into("input[name=playgroundPort]", &playground_port.to_string())
@@ -531,12 +527,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     s.click_button("Save").await;
     s.text_when(".actions .muted", |t| t == "Saved.").await;
     assert_eq!(
-        s.find("input[name=apiVersion]")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
+        s.value("input[name=apiVersion]").await.as_deref(),
         Some("61.0")
     );
     s.shot("settings").await;
