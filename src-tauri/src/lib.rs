@@ -41,6 +41,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             SignInStarted,
             ConnectionsChanged
         ])
+        .constant(
+            "DEFAULT_CALLBACK_PORT",
+            studio::connections::DEFAULT_CALLBACK_PORT,
+        )
 }
 
 /// Where the TypeScript bindings live, relative to this crate.

@@ -35,6 +35,9 @@ export const events = {
 	signInStarted: makeEvent<SignInStarted, SignInStarted>("sign-in-started"),
 };
 
+/* Constants */
+export const DEFAULT_CALLBACK_PORT = 1717 as const;
+
 /* Types */
 /**  The desktop app's "New connection" form, as typed. */
 export type ConnectionForm = ConnectionForm_Serialize | ConnectionForm_Deserialize;

@@ -1,3 +1,5 @@
+import { DEFAULT_CALLBACK_PORT } from "../bindings";
+
 /** Inline checks for the New connection form, before anything is sent. */
 export interface ConnectionDraft {
   name: string;
@@ -33,7 +35,7 @@ export function validateDraft(d: ConnectionDraft, takenNames: string[]): DraftEr
   else if (/\s/.test(d.clientId.trim())) errors.clientId = "A consumer key has no spaces.";
   const port = Number(d.callbackPort);
   if (!/^\d+$/.test(d.callbackPort.trim()) || port < 1024 || port > 65535)
-    errors.callbackPort = "A port from 1024 to 65535, as in the callback URL (1717 by default).";
+    errors.callbackPort = `A port from 1024 to 65535, as in the callback URL (${DEFAULT_CALLBACK_PORT} by default).`;
   return errors;
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { commands, events, type ConnectionRow } from "../bindings";
+import { commands, DEFAULT_CALLBACK_PORT, events, type ConnectionRow } from "../bindings";
 import { asProblem, unwrap } from "../lib/api";
 import { ErrorBox } from "../components/ErrorBox";
 import { environmentOf, validateDraft, type ConnectionDraft, type DraftErrors } from "../lib/validate";
@@ -17,7 +17,7 @@ const EMPTY_DRAFT: ConnectionDraft = {
   myDomainUrl: "",
   clientId: "",
   clientSecret: "",
-  callbackPort: "1717",
+  callbackPort: String(DEFAULT_CALLBACK_PORT),
 };
 
 /** While the browser is out: the URL it was sent to, and Cancel. */
@@ -68,11 +68,12 @@ function NewConnection(props: {
   const grant = useMutation({
     mutationFn: () =>
       unwrap(
+        // Sent as typed: studio trims, and treats a blank secret as none.
         commands.addConnection({
-          name: draft.name.trim(),
+          name: draft.name,
           environment: environmentOf(draft),
-          client_id: draft.clientId.trim(),
-          client_secret: draft.clientSecret.trim() || null,
+          client_id: draft.clientId,
+          client_secret: draft.clientSecret || null,
           callback_port: Number(draft.callbackPort),
         }),
       ),
