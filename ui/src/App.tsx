@@ -4,6 +4,7 @@ import { commands, events, type Problem } from "./bindings";
 import { ErrorBox } from "./components/ErrorBox";
 import { ProblemError } from "./lib/api";
 import Connections from "./screens/Connections";
+import { refreshConnections } from "./lib/connections";
 
 // Only the first screen is in the start-up bundle; the rest load on demand.
 const Schema = lazy(() => import("./screens/Schema"));
@@ -57,7 +58,7 @@ export default function App() {
   useEffect(() => {
     // The playground connected (or could not) at start-up.
     const off = events.connectionsChanged.listen((e) => {
-      queryClient.invalidateQueries({ queryKey: ["connections"] });
+      refreshConnections(queryClient);
       queryClient.invalidateQueries({ queryKey: ["playground"] });
       setStartupProblem(e.payload.problem ?? null);
     });

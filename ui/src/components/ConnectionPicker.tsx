@@ -1,10 +1,8 @@
-import { useQuery } from "@tanstack/react-query";
-import { commands } from "../bindings";
-import { unwrap } from "../lib/api";
+import { useConnections } from "../lib/connections";
 
 /** Chooses among the connected connections. */
 export function ConnectionPicker({ value, onChange }: { value: string; onChange: (name: string) => void }) {
-  const list = useQuery({ queryKey: ["connections"], queryFn: () => unwrap(commands.listConnections()) });
+  const list = useConnections();
   const names = (list.data ?? []).map((c) => c.name);
   if (list.isSuccess && names.length === 0) {
     return <p className="hint">No connections yet: add one on the Connections screen, or connect the Playground.</p>;

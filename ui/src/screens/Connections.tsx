@@ -1,9 +1,10 @@
 import { useEffect, useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { commands, DEFAULT_CALLBACK_PORT, events, type ConnectionRow } from "../bindings";
 import { asProblem, unwrap } from "../lib/api";
 import { ErrorBox } from "../components/ErrorBox";
 import { environmentOf, validateDraft, type ConnectionDraft, type DraftErrors } from "../lib/validate";
+import { refreshConnections, useConnections } from "../lib/connections";
 
 const STATUS_LABEL: Record<string, string> = {
   connected: "Connected",
@@ -138,7 +139,7 @@ function usage(c: ConnectionRow) {
 function ConnectionLine({ c, onError }: { c: ConnectionRow; onError: (e: unknown) => void }) {
   const client = useQueryClient();
   const [confirming, setConfirming] = useState(false);
-  const refresh = () => client.invalidateQueries({ queryKey: ["connections"] });
+  const refresh = () => refreshConnections(client);
   const test = useMutation({ mutationFn: () => unwrap(commands.testConnection(c.name)), onSettled: refresh, onError });
   const regrant = useMutation({ mutationFn: () => unwrap(commands.grantAccess(c.name)), onSettled: refresh, onError });
   const remove = useMutation({ mutationFn: () => unwrap(commands.removeConnection(c.name)), onSettled: refresh, onError });
@@ -187,7 +188,7 @@ function ConnectionLine({ c, onError }: { c: ConnectionRow; onError: (e: unknown
 
 export default function Connections() {
   const client = useQueryClient();
-  const list = useQuery({ queryKey: ["connections"], queryFn: () => unwrap(commands.listConnections()) });
+  const list = useConnections();
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -236,7 +237,7 @@ export default function Connections() {
             if (row) {
               setDraft(EMPTY_DRAFT);
               setNotice(`Connected “${row.name}” as ${row.username ?? "the user who granted access"}.`);
-              client.invalidateQueries({ queryKey: ["connections"] });
+              refreshConnections(client);
             }
           }}
         />

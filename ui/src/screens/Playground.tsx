@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { commands } from "../bindings";
 import { unwrap } from "../lib/api";
 import { ErrorBox } from "../components/ErrorBox";
+import { refreshConnections } from "../lib/connections";
 
 export default function Playground({ onConnected }: { onConnected: () => void }) {
   const client = useQueryClient();
@@ -11,7 +12,7 @@ export default function Playground({ onConnected }: { onConnected: () => void })
   const stop = useMutation({ mutationFn: () => unwrap(commands.stopPlayground()), onSettled: settle });
   const connect = useMutation({
     mutationFn: () => unwrap(commands.connectPlayground()),
-    onSettled: () => (settle(), client.invalidateQueries({ queryKey: ["connections"] })),
+    onSettled: () => (settle(), refreshConnections(client)),
     onSuccess: onConnected,
   });
   const s = status.data;
