@@ -1,10 +1,9 @@
 import { useMemo, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
-import { commands, type FieldInfo } from "../bindings";
-import { unwrap } from "../lib/api";
+import type { FieldInfo } from "../bindings";
 import { ErrorBox } from "../components/ErrorBox";
 import { ConnectionPicker } from "../components/ConnectionPicker";
 import { useConnectionChoice } from "../lib/selection";
+import { useDescribe, useObjects } from "../lib/schema";
 
 function FieldRow({ f }: { f: FieldInfo }) {
   return (
@@ -27,18 +26,8 @@ export default function Schema() {
   const [connection, setConnection] = useConnectionChoice();
   const [search, setSearch] = useState("");
   const [object, setObject] = useState<string | null>(null);
-  const objects = useQuery({
-    queryKey: ["objects", connection],
-    queryFn: () => unwrap(commands.listObjects(connection)),
-    enabled: !!connection,
-    staleTime: 5 * 60_000,
-  });
-  const detail = useQuery({
-    queryKey: ["describe", connection, object],
-    queryFn: () => unwrap(commands.describeObject(connection, object!)),
-    enabled: !!connection && !!object,
-    staleTime: 5 * 60_000,
-  });
+  const objects = useObjects(connection);
+  const detail = useDescribe(connection, object);
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
     return (objects.data ?? []).filter((o) => !q || o.name.toLowerCase().includes(q) || o.label.toLowerCase().includes(q));

@@ -1,11 +1,11 @@
 import { useReducer, useRef, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
 import { Channel } from "@tauri-apps/api/core";
 import { save } from "@tauri-apps/plugin-dialog";
 import { commands, type GridPage } from "../bindings";
 import { unwrap } from "../lib/api";
 import { fromObject } from "../lib/complete";
 import { completion } from "../lib/queryRun";
+import { useDescribe, useObjects } from "../lib/schema";
 import { ErrorBox } from "../components/ErrorBox";
 import { ConnectionPicker } from "../components/ConnectionPicker";
 import { RecordGrid } from "../components/RecordGrid";
@@ -32,21 +32,11 @@ export default function Soql() {
   const [exportError, setExportError] = useState<unknown>(null);
   const runId = useRef(0);
 
-  const objects = useQuery({
-    queryKey: ["objects", connection],
-    queryFn: () => unwrap(commands.listObjects(connection)),
-    enabled: !!connection,
-    staleTime: 5 * 60_000,
-  });
+  const objects = useObjects(connection);
   const objectNames = (objects.data ?? []).map((o) => o.name);
   const from = fromObject(soql);
   const fromKnown = objectNames.find((n) => n.toLowerCase() === from?.toLowerCase());
-  const fields = useQuery({
-    queryKey: ["describe", connection, fromKnown],
-    queryFn: () => unwrap(commands.describeObject(connection, fromKnown!)),
-    enabled: !!connection && !!fromKnown,
-    staleTime: 5 * 60_000,
-  });
+  const fields = useDescribe(connection, fromKnown);
 
   const start = async () => {
     if (!connection || run.running) return;
