@@ -548,6 +548,13 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
         "{running}"
     );
     s.shot("playground-running").await;
+    // E2E Org, chosen earlier, is gone: the SOQL console picks the only one.
+    s.click("[data-nav=soql]").await;
+    assert_eq!(
+        s.value("select[aria-label=Connection]").await.as_deref(),
+        Some("Playground")
+    );
+    s.click("[data-nav=playground]").await;
     s.click_button("Stop").await;
     s.text_when("[data-testid=playground-status]", |t| t == "Stopped")
         .await;

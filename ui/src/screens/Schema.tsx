@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import type { FieldInfo } from "../bindings";
 import { ErrorBox } from "../components/ErrorBox";
 import { ConnectionPicker } from "../components/ConnectionPicker";
-import { useConnectionChoice } from "../lib/selection";
+import { useConnectionChoice } from "../lib/connections";
 import { useDescribe, useObjects } from "../lib/schema";
 
 function FieldRow({ f }: { f: FieldInfo }) {

@@ -10,7 +10,7 @@ import { ErrorBox } from "../components/ErrorBox";
 import { ConnectionPicker } from "../components/ConnectionPicker";
 import { RecordGrid } from "../components/RecordGrid";
 import { SoqlEditor } from "../components/SoqlEditor";
-import { useConnectionChoice } from "../lib/selection";
+import { useConnectionChoice } from "../lib/connections";
 
 interface RunState {
   running: boolean;
