@@ -13,9 +13,10 @@ if [ "${1:-}" = "--headless" ]; then
 fi
 (cd ui && npx vite build --logLevel warn)
 cargo build --release --quiet -p sync-studio
+app="${CARGO_TARGET_DIR:-target}/release/sync-studio"
 # Tokens go to the OS keychain: without a desktop session, start one.
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   echo "No D-Bus session: starting one with an unlocked gnome-keyring for this run." >&2
-  exec dbus-run-session -- bash -c 'export $(printf playground | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null); exec target/release/sync-studio --playground'
+  exec dbus-run-session -- bash -c 'export $(printf playground | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null); exec "$1" --playground' _ "$app"
 fi
-exec target/release/sync-studio --playground
+exec "$app" --playground
