@@ -49,6 +49,8 @@ pub enum EmulatorError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the data folder {path} is in use by another playground ({holder})")]
+    InUse { path: PathBuf, holder: String },
     #[error("TLS certificate: {0}")]
     Tls(String),
     #[error(transparent)]
@@ -90,6 +92,44 @@ pub struct Emulator {
     server: Option<tokio::task::JoinHandle<()>>,
     saver: Option<tokio::task::JoinHandle<()>>,
     _cert_dir: Option<TempDir>,
+    /// Held while the org runs: a second org on the same folder would
+    /// overwrite this one's saves.
+    _data_lock: Option<std::fs::File>,
+}
+
+const LOCK_FILE: &str = "playground.lock";
+
+/// Locks the data folder for this process; the lock goes with the process,
+/// even after `kill -9`. Answers the lock file, to write who holds it.
+fn lock_data_dir(dir: &Path) -> Result<std::fs::File, EmulatorError> {
+    let path = dir.join(LOCK_FILE);
+    let data_err = |source| EmulatorError::Data {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(data_err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.split_whitespace().collect::<Vec<_>>().join(" ");
+            Err(EmulatorError::InUse {
+                path: dir.to_path_buf(),
+                holder: if holder.is_empty() {
+                    "starting up".into()
+                } else {
+                    holder
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(data_err(e)),
+    }
 }
 
 /// A folder removed on drop (for the certificate of an in-memory org).
@@ -130,9 +170,11 @@ impl Emulator {
             let path = path.to_path_buf();
             move |source| EmulatorError::Data { path, source }
         };
+        let mut data_lock = None;
         let mut org = match &config.data_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(data_err(dir))?;
+                data_lock = Some(lock_data_dir(dir)?);
                 persist::load(dir).map_err(data_err(dir))?
             }
             None => None,
@@ -238,6 +280,17 @@ impl Emulator {
         if fresh && config.data_dir.is_some() {
             shared.touch();
         }
+        if let Some(lock) = data_lock.as_mut() {
+            use std::io::{Seek, Write};
+            let holder = format!("pid {} at {}\n", std::process::id(), shared.base_url);
+            let written = lock
+                .set_len(0)
+                .and_then(|_| lock.rewind())
+                .and_then(|_| lock.write_all(holder.as_bytes()));
+            if let Err(e) = written {
+                tracing::warn!("cannot note the playground in its lock file: {e}");
+            }
+        }
         Ok(Emulator {
             shared,
             cert_path,
@@ -246,6 +299,7 @@ impl Emulator {
             server: Some(server),
             saver,
             _cert_dir: cert_dir_guard,
+            _data_lock: data_lock,
         })
     }
 

@@ -400,13 +400,9 @@ impl Org {
                     self.index(undo.obj, undo.num);
                 }
                 None => {
-                    // An undone insert is always the newest slot: give its number back.
-                    let table = &mut self.tables[undo.obj];
-                    if slot + 1 == table.slots.len() {
-                        table.slots.pop();
-                    } else {
-                        table.slots[slot] = None;
-                    }
+                    // An undone insert keeps its number, as Salesforce never
+                    // hands a rolled-back id to another record.
+                    self.tables[undo.obj].slots[slot] = None;
                 }
             }
         }

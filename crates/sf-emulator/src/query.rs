@@ -36,8 +36,8 @@ enum Bound {
 
 #[derive(Debug, Clone)]
 enum BoundCond {
-    And(Box<BoundCond>, Box<BoundCond>),
-    Or(Box<BoundCond>, Box<BoundCond>),
+    And(Vec<BoundCond>),
+    Or(Vec<BoundCond>),
     Not(Box<BoundCond>),
     Cmp(BoundPath, &'static str, Bound),
     Like(BoundPath, Vec<LikePart>),
@@ -310,13 +310,15 @@ fn like_match(parts: &[LikePart], text: &[char]) -> bool {
 
 fn bind_cond(org: &Org, src: &str, root: usize, c: &Cond) -> Result<BoundCond, SoqlError> {
     Ok(match c {
-        Cond::And(a, b) => BoundCond::And(
-            Box::new(bind_cond(org, src, root, a)?),
-            Box::new(bind_cond(org, src, root, b)?),
+        Cond::And(all) => BoundCond::And(
+            all.iter()
+                .map(|c| bind_cond(org, src, root, c))
+                .collect::<Result<_, _>>()?,
         ),
-        Cond::Or(a, b) => BoundCond::Or(
-            Box::new(bind_cond(org, src, root, a)?),
-            Box::new(bind_cond(org, src, root, b)?),
+        Cond::Or(all) => BoundCond::Or(
+            all.iter()
+                .map(|c| bind_cond(org, src, root, c))
+                .collect::<Result<_, _>>()?,
         ),
         Cond::Not(a) => BoundCond::Not(Box::new(bind_cond(org, src, root, a)?)),
         Cond::Cmp {
@@ -652,8 +654,8 @@ fn eq_bound(v: &Val, b: &Bound) -> bool {
 
 fn eval(org: &Org, obj: usize, rec: &Record, c: &BoundCond) -> bool {
     match c {
-        BoundCond::And(a, b) => eval(org, obj, rec, a) && eval(org, obj, rec, b),
-        BoundCond::Or(a, b) => eval(org, obj, rec, a) || eval(org, obj, rec, b),
+        BoundCond::And(all) => all.iter().all(|c| eval(org, obj, rec, c)),
+        BoundCond::Or(all) => all.iter().any(|c| eval(org, obj, rec, c)),
         BoundCond::Not(a) => !eval(org, obj, rec, a),
         BoundCond::Cmp(p, op, b) => {
             let v = fetch(org, obj, rec, p);

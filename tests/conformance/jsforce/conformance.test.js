@@ -162,6 +162,46 @@ test('allOrNone collections roll back every record when one fails', async () => 
   assert.equal(after, before);
 });
 
+test('multi-record update and upsert (jsforce sends the id as `id`)', async () => {
+  const created = await conn.sobject('Account').create([{ Name: 'Multi A' }, { Name: 'Multi B' }, { Name: 'Multi C' }]);
+  assert.ok(created.every((r) => r.success));
+  const updated = await conn.sobject('Account').update(created.map((r, i) => ({ Id: r.id, Name: `Multi ${i} updated` })));
+  assert.deepEqual(updated.map((r) => r.success), [true, true, true], JSON.stringify(updated));
+  assert.deepEqual(updated.map((r) => r.id), created.map((r) => r.id));
+  const rows = await conn.query(`SELECT Id, Name FROM Account WHERE Id IN ('${created.map((r) => r.id).join("','")}') ORDER BY Name`);
+  assert.deepEqual(rows.records.map((r) => r.Name), ['Multi 0 updated', 'Multi 1 updated', 'Multi 2 updated']);
+  const batch = [{ ERP_Id__c: 'MULTI-1', Name: 'Upsert One' }, { ERP_Id__c: 'MULTI-2', Name: 'Upsert Two' }];
+  const first = await conn.sobject('Account').upsert(batch, 'ERP_Id__c');
+  assert.deepEqual(first.map((r) => [r.success, r.created]), [[true, true], [true, true]], JSON.stringify(first));
+  const second = await conn.sobject('Account').upsert(batch.map((r) => ({ ...r, Name: `${r.Name} again` })), 'ERP_Id__c');
+  assert.deepEqual(second.map((r) => [r.success, r.created]), [[true, false], [true, false]], JSON.stringify(second));
+  assert.deepEqual(second.map((r) => r.id), first.map((r) => r.id));
+  const again = await conn.query("SELECT Name FROM Account WHERE ERP_Id__c IN ('MULTI-1', 'MULTI-2') ORDER BY Name");
+  assert.deepEqual(again.records.map((r) => r.Name), ['Upsert One again', 'Upsert Two again']);
+});
+
+test('an id from a rolled-back request is never given to another record', async () => {
+  const rolledBack = await conn.sobject('Contact').create([{ LastName: 'Rolled Back' }, { FirstName: 'No last name' }], { allOrNone: true });
+  assert.ok(rolledBack.every((r) => !r.success));
+  const handedOut = rolledBack.map((r) => r.id).filter(Boolean);
+  const fresh = await conn.sobject('Contact').create([{ LastName: 'After Rollback 1' }, { LastName: 'After Rollback 2' }]);
+  for (const r of fresh) {
+    assert.ok(r.success);
+    assert.ok(!handedOut.includes(r.id), `${r.id} was handed out in the rolled-back request`);
+    const back = await conn.sobject('Contact').retrieve(r.id);
+    assert.equal(back.Id, r.id);
+  }
+});
+
+test('the control API answers in the camelCase it accepts', async () => {
+  const set = await org.control('/settings', { accessTokenTtlSecs: 7200, visibilityDelaySecs: 0 });
+  const got = await org.control('/settings', undefined, 'GET');
+  for (const answer of [set, got]) {
+    assert.deepEqual(Object.keys(answer).sort(), ['accessTokenTtlSecs', 'dailyApiLimit', 'restrictClients', 'visibilityDelaySecs']);
+    assert.equal(answer.accessTokenTtlSecs, 7200);
+  }
+});
+
 test('Bulk API 2.0 insert reports successes and failures per row', async () => {
   const csv = 'Name,Industry,NumberOfEmployees\nBulk One,Technology,10\nBulk Two,Banking,20\n,Retail,5\nBulk Four,Energy,notanumber\n';
   const res = await conn.bulk2.loadAndWaitForResults({ object: 'Account', operation: 'insert', input: csv, pollInterval: 200, pollTimeout: 60000 });

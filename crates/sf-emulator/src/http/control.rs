@@ -259,8 +259,18 @@ async fn expire_tokens(State(shared): State<Arc<Shared>>) -> Reply {
     ok(json!({"expired": n}))
 }
 
+/// The settings in the same camelCase names `POST /settings` accepts.
+fn settings_json(s: &crate::org::Settings) -> Value {
+    json!({
+        "accessTokenTtlSecs": s.access_token_ttl_secs,
+        "dailyApiLimit": s.daily_api_limit,
+        "visibilityDelaySecs": s.visibility_delay_ms as f64 / 1000.0,
+        "restrictClients": s.restrict_clients,
+    })
+}
+
 async fn settings(State(shared): State<Arc<Shared>>) -> Reply {
-    ok(serde_json::to_value(&shared.org.read().settings).unwrap_or(Value::Null))
+    ok(settings_json(&shared.org.read().settings))
 }
 
 #[derive(Deserialize)]
@@ -287,7 +297,7 @@ async fn set_settings(State(shared): State<Arc<Shared>>, Json(b): Json<SettingsB
         org.settings.restrict_clients = r;
     }
     shared.touch();
-    ok(serde_json::to_value(&org.settings).unwrap_or(Value::Null))
+    ok(settings_json(&org.settings))
 }
 
 #[derive(Deserialize)]

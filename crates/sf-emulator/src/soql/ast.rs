@@ -30,8 +30,10 @@ pub enum Literal {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
-    And(Box<Cond>, Box<Cond>),
-    Or(Box<Cond>, Box<Cond>),
+    /// `a AND b AND c` as one list: a generated chain of thousands of
+    /// conditions stays one level deep.
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
     Not(Box<Cond>),
     Cmp {
         path: Path,

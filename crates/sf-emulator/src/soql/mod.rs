@@ -95,4 +95,49 @@ mod tests {
         let e = parse("SELECT Id FROM Account WHERE Name = 'open").unwrap_err();
         assert_eq!(e.code, "MALFORMED_QUERY");
     }
+
+    #[test]
+    fn deep_nesting_is_refused_and_long_chains_stay_flat() {
+        for deep in [
+            format!(
+                "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+                "(".repeat(20_000),
+                ")".repeat(20_000)
+            ),
+            format!(
+                "SELECT Id FROM Account WHERE {}Name = 'a'",
+                "NOT ".repeat(20_000)
+            ),
+            format!("SELECT Id FROM Account WHERE {}", "(".repeat(50_000)),
+        ] {
+            let e = parse(&deep).unwrap_err();
+            assert_eq!(
+                e.code,
+                "QUERY_TOO_COMPLICATED",
+                "{}",
+                &e.message[..200.min(e.message.len())]
+            );
+        }
+        let nested_ok = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+            "(".repeat(parser::MAX_NESTING),
+            ")".repeat(parser::MAX_NESTING)
+        );
+        assert!(parse(&nested_ok).is_ok());
+        let chain = (0..5_000)
+            .map(|i| format!("Name != 'n{i}'"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let q = parse(&format!("SELECT Id FROM Account WHERE {chain}")).unwrap();
+        match q.where_.unwrap() {
+            Cond::And(all) => assert_eq!(all.len(), 5_000),
+            other => panic!("{other:?}"),
+        }
+        let long = format!(
+            "SELECT Id FROM Account WHERE Name = '{}'",
+            "x".repeat(parser::MAX_LENGTH)
+        );
+        let e = parse(&long).unwrap_err();
+        assert!(e.message.contains("too long"), "{}", e.message);
+    }
 }

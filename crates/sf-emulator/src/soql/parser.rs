@@ -41,15 +41,34 @@ const RESERVED: &[&str] = &[
     "GROUP", "HAVING", "WITH",
 ];
 
+/// Salesforce's longest SOQL statement.
+pub const MAX_LENGTH: usize = 100_000;
+/// How deep `NOT` and parentheses may nest in a WHERE clause.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser<'a> {
     toks: Vec<Token>,
     i: usize,
     src: &'a str,
+    depth: usize,
 }
 
 pub fn parse(src: &str) -> Result<Query, SoqlError> {
+    if src.len() > MAX_LENGTH {
+        return Err(SoqlError {
+            code: "MALFORMED_QUERY",
+            message: format!(
+                "Query is too long: SOQL statements cannot be longer than {MAX_LENGTH} characters"
+            ),
+        });
+    }
     let toks = lex(src).map_err(|e| SoqlError::malformed(src, e.pos, e.message))?;
-    let mut p = Parser { toks, i: 0, src };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        src,
+        depth: 0,
+    };
     let q = p.query()?;
     Ok(q)
 }
@@ -235,34 +254,57 @@ impl<'a> Parser<'a> {
     }
 
     fn or_cond(&mut self) -> Result<Cond, SoqlError> {
-        let mut left = self.and_cond()?;
-        while self.eat_kw("OR") {
-            let right = self.and_cond()?;
-            left = Cond::Or(Box::new(left), Box::new(right));
+        let first = self.and_cond()?;
+        if !self.is_kw("OR") {
+            return Ok(first);
         }
-        Ok(left)
+        let mut all = vec![first];
+        while self.eat_kw("OR") {
+            all.push(self.and_cond()?);
+        }
+        Ok(Cond::Or(all))
     }
 
     fn and_cond(&mut self) -> Result<Cond, SoqlError> {
-        let mut left = self.not_cond()?;
-        while self.eat_kw("AND") {
-            let right = self.not_cond()?;
-            left = Cond::And(Box::new(left), Box::new(right));
+        let first = self.not_cond()?;
+        if !self.is_kw("AND") {
+            return Ok(first);
         }
-        Ok(left)
+        let mut all = vec![first];
+        while self.eat_kw("AND") {
+            all.push(self.not_cond()?);
+        }
+        Ok(Cond::And(all))
     }
 
+    /// `NOT` and parentheses are the only nesting; each level is counted,
+    /// so no query can run the parser (or the evaluator, or dropping the
+    /// tree) out of stack.
     fn not_cond(&mut self) -> Result<Cond, SoqlError> {
-        if self.eat_kw("NOT") {
-            return Ok(Cond::Not(Box::new(self.not_cond()?)));
+        let nested = self.is_kw("NOT") || self.peek().tok == Tok::LParen;
+        if !nested {
+            return self.comparison();
         }
-        if self.peek().tok == Tok::LParen {
+        if self.depth >= MAX_NESTING {
+            return Err(SoqlError::at(
+                "QUERY_TOO_COMPLICATED",
+                self.src,
+                self.peek().pos,
+                format!(
+                    "Query is too complicated: conditions nest more than {MAX_NESTING} levels deep"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let c = if self.eat_kw("NOT") {
+            self.not_cond().map(|c| Cond::Not(Box::new(c)))
+        } else {
             self.next();
-            let c = self.or_cond()?;
-            self.expect(Tok::RParen)?;
-            return Ok(c);
-        }
-        self.comparison()
+            self.or_cond()
+                .and_then(|c| self.expect(Tok::RParen).map(|_| c))
+        };
+        self.depth -= 1;
+        c
     }
 
     fn comparison(&mut self) -> Result<Cond, SoqlError> {

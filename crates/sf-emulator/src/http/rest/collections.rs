@@ -74,6 +74,14 @@ pub(super) fn collection_write(org: &mut Org, req: &Req, op: CollectionOp) -> Re
     finish(org, txn, results, failed && all_or_none)
 }
 
+/// The record's `Id`: field names are case-insensitive, as in Salesforce
+/// (jsforce sends `id`).
+fn id_in(map: &serde_json::Map<String, Value>) -> Option<&str> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
+        .and_then(|(_, v)| v.as_str())
+}
+
 pub(super) fn collection_one(
     org: &mut Org,
     req: &Req,
@@ -106,8 +114,7 @@ pub(super) fn collection_one(
         return (None, Err(RecordError::new("INVALID_TYPE", msg)));
     };
     if let Some(e) = org.lock_row_fault(o) {
-        let id = map.get("Id").and_then(Value::as_str).map(str::to_string);
-        return (id, Err(e));
+        return (id_in(map).map(str::to_string), Err(e));
     }
     match op {
         CollectionOp::Create => {
@@ -120,11 +127,7 @@ pub(super) fn collection_one(
             }
         }
         CollectionOp::Update => {
-            let id = map
-                .get("Id")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let id = id_in(map).unwrap_or("").to_string();
             let num = match parse_id(&id).filter(|p| p.prefix == org.def(o).key_prefix) {
                 Some(p) => p.num,
                 None => {
