@@ -44,7 +44,7 @@ fn browser(app: AppHandle) -> impl FnOnce(&str) -> studio::connections::ClientRe
     move |url: &str| {
         let _ = SignInStarted { url: url.into() }.emit(&app);
         let opened = match studio::browser::open_with_override(url) {
-            Some(r) => r.map_err(|e| e.to_string()),
+            Some(r) => r.map(|_| ()).map_err(|e| e.to_string()),
             None => app
                 .opener()
                 .open_url(url, None::<&str>)
@@ -111,7 +111,7 @@ pub async fn test_connection(studio: StudioState<'_>, name: String) -> Result<Co
 
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_connection(studio: StudioState<'_>, name: String) -> Result<()> {
+pub async fn remove_connection(studio: StudioState<'_>, name: String) -> Result<studio::Removal> {
     studio.remove_connection(&name).await.map_err(problem)
 }
 

@@ -66,7 +66,11 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    studio::logging::init(&studio.log_folder(), "sync-studio.log");
+    studio::logging::init(
+        &studio.log_folder(),
+        "sync-studio.log",
+        studio::logging::Stderr::On("info"),
+    );
     let builder = specta_builder();
     let playground_at_start = std::env::args().any(|a| a == "--playground");
     tauri::Builder::default()

@@ -11,7 +11,7 @@ export const commands = {
 	grantAccess: (name: string) => typedError<ConnectionRow_Serialize, Problem>(__TAURI_INVOKE("grant_access", { name })),
 	cancelSignIn: () => __TAURI_INVOKE<void>("cancel_sign_in"),
 	testConnection: (name: string) => typedError<ConnectionRow_Serialize, Problem>(__TAURI_INVOKE("test_connection", { name })),
-	removeConnection: (name: string) => typedError<null, Problem>(__TAURI_INVOKE("remove_connection", { name })),
+	removeConnection: (name: string) => typedError<Removal_Serialize, Problem>(__TAURI_INVOKE("remove_connection", { name })),
 	listObjects: (connection: string) => typedError<ObjectSummary[], Problem>(__TAURI_INVOKE("list_objects", { connection })),
 	describeObject: (connection: string, object: string) => typedError<ObjectDetail, Problem>(__TAURI_INVOKE("describe_object", { connection, object })),
 	/**  Streams pages of rows to `pages` as they arrive. */
@@ -127,6 +127,14 @@ export type ConnectionsChanged_Serialize = {
 	problem: Problem | null,
 };
 
+/**
+ *  Every kind of failure, named for the UI and scripts: a closed list that
+ *  the generated bindings carry, so no screen compares free text.
+ */
+export type ErrorKind = "api" | "oauth" | "needs_grant" | "denied" | "port_in_use" | "timeout" | "state_mismatch" | "api_cap" | "outcome_unknown" | "network" | "tls" | "query_too_long" | "version_unavailable" | "local" | "protocol" | "invalid" | "keychain" | "store" | "unknown_connection" | "duplicate_connection" | "output" | "output_closed" | "cancelled" | "playground" | "playground_in_use" | 
+/**  Something the engine did not foresee (the UI's own fallback). */
+"internal";
+
 export type FieldInfo = {
 	name: string,
 	label: string,
@@ -203,7 +211,7 @@ export type PlaygroundStatus_Serialize = {
 
 /**  What the UI shows: the kind, the message and the next step. */
 export type Problem = {
-	kind: string,
+	kind: ErrorKind,
 	message: string,
 	detail: string,
 };
@@ -218,6 +226,27 @@ export type QuerySummary = {
 	 *  them after the command returns, so the screen waits for this many.
 	 */
 	pages: number,
+};
+
+/**  What `remove_connection` could do at Salesforce. */
+export type Removal = Removal_Serialize | Removal_Deserialize;
+
+/**  What `remove_connection` could do at Salesforce. */
+export type Removal_Deserialize = {
+	/**
+	 *  Why the tokens could not be revoked at Salesforce, when they could
+	 *  not: they were deleted here all the same, but may still work there.
+	 */
+	revoke_failed?: string | null,
+};
+
+/**  What `remove_connection` could do at Salesforce. */
+export type Removal_Serialize = {
+	/**
+	 *  Why the tokens could not be revoked at Salesforce, when they could
+	 *  not: they were deleted here all the same, but may still work there.
+	 */
+	revoke_failed: string | null,
 };
 
 export type Settings = Settings_Serialize | Settings_Deserialize;

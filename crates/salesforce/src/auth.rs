@@ -226,10 +226,7 @@ fn map_token_error<RE: std::error::Error + 'static>(
             error: r.error().to_string(),
             description: r.error_description().cloned().unwrap_or_default(),
         },
-        RequestTokenError::Request(e) => Error::Network {
-            url: login_url.to_string(),
-            message: e.to_string(),
-        },
+        RequestTokenError::Request(e) => crate::net::unreachable(login_url, e.to_string()),
         RequestTokenError::Parse(e, body) => Error::Protocol(format!(
             "token answer: {e}: {}",
             String::from_utf8_lossy(&body)
@@ -279,7 +276,7 @@ pub async fn grant_access(
             return Err(Error::PortInUse { port: opts.port });
         }
         Err(e) => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Local(format!(
                 "cannot listen on 127.0.0.1:{}: {e}",
                 opts.port
             )));
@@ -333,7 +330,9 @@ fn page_failed(reason: &str) -> String {
 }
 
 /// Serves the loopback until the redirect arrives; other paths (a
-/// favicon) get a 404 and the wait goes on.
+/// favicon) get a 404 and the wait goes on. A redirect without this
+/// sign-in's `state` (a stale tab, another program probing the port) gets
+/// an error page and is ignored: only the real redirect ends the wait.
 async fn receive_redirect(
     listener: &tokio::net::TcpListener,
     state: &str,
@@ -342,7 +341,7 @@ async fn receive_redirect(
         let (mut stream, _) = listener
             .accept()
             .await
-            .map_err(|e| Error::Invalid(format!("loopback accept: {e}")))?;
+            .map_err(|e| Error::Local(format!("loopback accept: {e}")))?;
         let mut buf = Vec::with_capacity(2048);
         let mut chunk = [0u8; 1024];
         while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
@@ -370,9 +369,18 @@ async fn receive_redirect(
             continue;
         }
         let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let outcome = if params.get("state").map(String::as_str) != Some(state) {
-            Err(Error::StateMismatch)
-        } else if let Some(err) = params.get("error") {
+        if params.get("state").map(String::as_str) != Some(state) {
+            tracing::warn!("ignored a sign-in redirect that did not carry this sign-in's state");
+            let body = page_failed(&Error::StateMismatch.to_string());
+            let reply = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            continue;
+        }
+        let outcome = if let Some(err) = params.get("error") {
             let description = params
                 .get("error_description")
                 .cloned()
@@ -449,10 +457,7 @@ pub async fn revoke(login_url: &str, token: &str) -> Result<()> {
         .form(&[("token", token)])
         .send()
         .await
-        .map_err(|e| Error::Network {
-            url: login_url.to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| crate::net::unreachable(login_url, crate::net::describe(&e.without_url())))?;
     match r.status().as_u16() {
         200 => Ok(()),
         // Already revoked or expired: the goal is met.

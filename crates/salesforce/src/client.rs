@@ -17,6 +17,27 @@ use std::time::Duration;
 /// The newest API version this client speaks.
 pub const MAX_VERSION: &str = "62.0";
 
+/// The longest request URI Salesforce takes (16,384 bytes); a REST query
+/// carries its SOQL in the URI, so a longer one must go another way.
+pub const MAX_URI_BYTES: usize = 16_384;
+/// Room for the instance, the path and the version in a query's URI.
+const QUERY_URI_OVERHEAD: usize = 512;
+
+/// Refuses a SOQL text whose REST query URI would be too long for Salesforce.
+pub fn check_query_length(soql: &str) -> Result<()> {
+    let encoded: usize = url::form_urlencoded::byte_serialize(soql.as_bytes())
+        .map(str::len)
+        .sum();
+    let limit = MAX_URI_BYTES - QUERY_URI_OVERHEAD;
+    if encoded > limit {
+        return Err(Error::QueryTooLong {
+            length: soql.chars().count(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
 /// Called with fresh tokens after a refresh, so they can be saved.
 pub type TokenListener = Arc<dyn Fn(&Tokens) + Send + Sync>;
 
@@ -71,7 +92,20 @@ struct Inner {
     version: RwLock<String>,
     used: AtomicU64,
     limit: AtomicU64,
+    /// Calls sent and not yet answered: counted against the cap, so that
+    /// parallel callers cannot all slip under it at once.
+    in_flight: AtomicU64,
     describes: Mutex<HashMap<String, Arc<Value>>>,
+}
+
+/// A call counted against the daily cap until its answer (and the usage
+/// it reports) is in.
+struct CallSlot<'a>(&'a AtomicU64);
+
+impl Drop for CallSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// One page of a query answer.
@@ -144,6 +178,7 @@ impl Client {
                 version: RwLock::new(version),
                 used: AtomicU64::new(0),
                 limit: AtomicU64::new(0),
+                in_flight: AtomicU64::new(0),
                 describes: Mutex::new(HashMap::new()),
             }),
         }
@@ -153,23 +188,54 @@ impl Client {
         let pinned = cfg.api_version.is_some();
         let c = Client::new(cfg, tokens);
         if !pinned {
-            let v = c.newest_version().await?;
-            *c.inner.version.write().expect("lock") = v;
+            c.adopt_newest_version().await?;
         }
         Ok(c)
     }
 
-    /// The newest version the org offers, up to MAX_VERSION.
-    pub async fn newest_version(&self) -> Result<String> {
+    /// Speaks the newest version the org offers from now on.
+    pub async fn adopt_newest_version(&self) -> Result<()> {
+        let v = self.newest_version().await?;
+        *self.inner.version.write().expect("lock") = v;
+        Ok(())
+    }
+
+    /// The versions the org offers (`GET /services/data/`).
+    pub async fn offered_versions(&self) -> Result<Vec<String>> {
         let list = self
             .request(Method::GET, "/services/data/", &[], None)
             .await?
             .unwrap_or(Value::Null);
-        let max: f64 = MAX_VERSION.parse().expect("version");
-        list.as_array()
+        Ok(list
+            .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|v| v["version"].as_str())
+            .filter_map(|v| v["version"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// Checks the org offers the version this client speaks (a pinned one
+    /// may be older or newer than the org's).
+    pub async fn check_version(&self) -> Result<()> {
+        let version = self.version();
+        let offered = self.offered_versions().await?;
+        if offered.contains(&version) {
+            return Ok(());
+        }
+        let offered = match (offered.first(), offered.last()) {
+            (Some(a), Some(b)) if a != b => format!("{a} to {b}"),
+            (Some(a), _) => a.clone(),
+            _ => "none".into(),
+        };
+        Err(Error::VersionUnavailable { version, offered })
+    }
+
+    /// The newest version the org offers, up to MAX_VERSION.
+    pub async fn newest_version(&self) -> Result<String> {
+        let list = self.offered_versions().await?;
+        let max: f64 = MAX_VERSION.parse().expect("version");
+        list.iter()
+            .map(String::as_str)
             .filter(|v| v.parse::<f64>().is_ok_and(|n| n <= max))
             .max_by(|a, b| {
                 a.parse::<f64>()
@@ -199,6 +265,43 @@ impl Client {
         )
     }
 
+    /// What an earlier run learned of today's use, so the cap holds from
+    /// this client's first call rather than from its first answer.
+    pub fn seed_usage(&self, used: u64, limit: u64) {
+        self.inner.used.fetch_max(used, Ordering::AcqRel);
+        let _ = self
+            .inner
+            .limit
+            .compare_exchange(0, limit, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Takes a place under the daily cap for one call, or refuses.
+    fn reserve_call(&self) -> Result<Option<CallSlot<'_>>> {
+        let Some(cap) = self.inner.cfg.daily_cap else {
+            return Ok(None);
+        };
+        let in_flight = &self.inner.in_flight;
+        let mut pending = in_flight.load(Ordering::Acquire);
+        loop {
+            let used = self.inner.used.load(Ordering::Acquire);
+            if used.saturating_add(pending) >= cap {
+                return Err(Error::ApiCap {
+                    used: used.min(cap),
+                    cap,
+                });
+            }
+            match in_flight.compare_exchange(
+                pending,
+                pending + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(Some(CallSlot(in_flight))),
+                Err(now) => pending = now,
+            }
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         let instance = self.inner.tokens.read().expect("lock").instance_url.clone();
         if path.starts_with("http://") || path.starts_with("https://") {
@@ -223,7 +326,8 @@ impl Client {
             .and_then(|u| u.split_once('/'))
             && let (Ok(used), Ok(limit)) = (used.parse(), limit.parse())
         {
-            self.inner.used.store(used, Ordering::Release);
+            // Answers to parallel calls arrive in any order: keep the highest.
+            self.inner.used.fetch_max(used, Ordering::AcqRel);
             self.inner.limit.store(limit, Ordering::Release);
         }
     }
@@ -276,12 +380,7 @@ impl Client {
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
-            if let Some(cap) = self.inner.cfg.daily_cap {
-                let used = self.inner.used.load(Ordering::Acquire);
-                if used >= cap {
-                    return Err(Error::ApiCap { used, cap });
-                }
-            }
+            let slot = self.reserve_call()?;
             let token = self.tokens().access_token;
             let mut req = self
                 .inner
@@ -304,8 +403,17 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     let arrived_maybe = !e.is_connect();
+                    let local = e.is_builder();
                     let message = crate::net::describe(&e.without_url());
                     tracing::warn!(%method, path, attempt, "request failed: {message}");
+                    if local {
+                        return Err(Error::Local(format!(
+                            "cannot build the request for {path}: {message}"
+                        )));
+                    }
+                    if crate::net::is_certificate_problem(&message) {
+                        return Err(crate::net::unreachable(&url, message));
+                    }
                     if let Replay::Once(what) = replay
                         && arrived_maybe
                     {
@@ -325,6 +433,7 @@ impl Client {
                 }
             };
             self.note_usage(&response);
+            drop(slot);
             let status = response.status();
             tracing::debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "salesforce");
             if status.is_success() || status == StatusCode::MULTIPLE_CHOICES {
@@ -574,6 +683,7 @@ impl Client {
 
     /// The first page of a query (`all` includes deleted rows).
     pub async fn query_page(&self, soql: &str, all: bool) -> Result<QueryPage> {
+        check_query_length(soql)?;
         let v = self
             .json(
                 Method::GET,
@@ -624,6 +734,7 @@ impl Client {
         };
         futures::stream::try_unfold(start, |mut st| async move {
             let body = if let Some((soql, all)) = st.first.take() {
+                check_query_length(&soql)?;
                 st.client
                     .raw_get(if all { "queryAll" } else { "query" }, &[("q", &soql)])
                     .await?

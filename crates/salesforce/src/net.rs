@@ -47,3 +47,24 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// A TLS failure that no retry mends: the certificate is not trusted.
+pub fn is_certificate_problem(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("certificate") || m.contains("unknownissuer") || m.contains("notvalidforname")
+}
+
+/// A request that got no answer: an untrusted certificate, or the network.
+pub fn unreachable(url: &str, message: String) -> crate::Error {
+    if is_certificate_problem(&message) {
+        crate::Error::Tls {
+            url: url.to_string(),
+            message,
+        }
+    } else {
+        crate::Error::Network {
+            url: url.to_string(),
+            message,
+        }
+    }
+}

@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 pub const BROWSER_VARIABLE: &str = "SYNCSTUDIO_BROWSER";
 
 /// Runs `$SYNCSTUDIO_BROWSER URL` when the variable is set; None when not.
-pub fn open_with_override(url: &str) -> Option<std::io::Result<()>> {
+/// The caller may wait on the child to learn whether it failed.
+pub fn open_with_override(url: &str) -> Option<std::io::Result<std::process::Child>> {
     let cmd = std::env::var(BROWSER_VARIABLE).ok()?;
     if cmd.trim().is_empty() {
         return None;
@@ -19,7 +20,6 @@ pub fn open_with_override(url: &str) -> Option<std::io::Result<()>> {
             .arg("sh")
             .arg(url)
             .stdin(Stdio::null())
-            .spawn()
-            .map(|_| ()),
+            .spawn(),
     )
 }

@@ -67,6 +67,35 @@ pub enum SignIn {
     RefreshToken(String),
 }
 
+/// A connection's name as saved: trimmed, not empty, no control
+/// characters (they would garble every list and log line).
+pub fn connection_name(typed: &str) -> Result<String> {
+    let name = typed.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid("a connection needs a name".into()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "the connection name {name:?} contains control characters; use letters, digits, spaces and punctuation"
+        )));
+    }
+    if name.chars().count() > 80 {
+        return Err(Error::Invalid(
+            "a connection name can be at most 80 characters".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// What `remove_connection` could do at Salesforce.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Removal {
+    /// Why the tokens could not be revoked at Salesforce, when they could
+    /// not: they were deleted here all the same, but may still work there.
+    pub revoke_failed: Option<String>,
+}
+
 fn random_id() -> String {
     (0..16)
         .map(|_| format!("{:x}", rand::random::<u8>() % 16))
@@ -95,9 +124,12 @@ impl Studio {
         sign_in: SignIn,
         open: impl FnOnce(&str) -> salesforce::Result<()>,
     ) -> Result<ConnectionRow> {
-        let name = new.name.trim().to_string();
-        if name.is_empty() {
-            return Err(Error::Invalid("a connection needs a name".into()));
+        let name = connection_name(&new.name)?;
+        if new.daily_cap == Some(0) {
+            return Err(Error::Invalid(
+                "a daily cap of 0 would stop every call; give at least 1, or leave the cap out"
+                    .into(),
+            ));
         }
         if new.client_id.trim().is_empty() {
             return Err(Error::Invalid(
@@ -152,6 +184,7 @@ impl Studio {
             let _ = secrets::delete(&row.id);
             return Err(e);
         }
+        self.keep_reported_usage(&row);
         tracing::info!(connection = %row.name, org = ?row.org_id, "connection added");
         Ok(row)
     }
@@ -214,6 +247,7 @@ impl Studio {
             .await?;
         self.save_sign_in(&mut row, tokens, client_secret).await?;
         self.store.update(&row)?;
+        self.keep_reported_usage(&row);
         tracing::info!(connection = %row.name, "connection signed in again");
         Ok(row)
     }
@@ -227,6 +261,17 @@ impl Studio {
     ) -> Result<()> {
         let client =
             Client::connect(self.config(row, client_secret.clone()), tokens.clone()).await?;
+        if row.api_version.is_some()
+            && let Err(e) = client.check_version().await
+        {
+            // Nothing is saved: give the fresh sign-in back.
+            let token = tokens
+                .refresh_token
+                .as_deref()
+                .unwrap_or(&tokens.access_token);
+            let _ = salesforce::auth::revoke(&row.login_url, token).await;
+            return Err(e.into());
+        }
         self.describe_user(row, &client).await;
         secrets::save(
             &row.id,
@@ -281,13 +326,12 @@ impl Studio {
     /// keychain.
     pub async fn client(&self, name: &str) -> Result<(ConnectionRow, Client)> {
         let row = self.store.by_name(name)?;
-        if let Some(client) = self.cached_client(name) {
+        if let Some(client) = self.cached_client(&row.name) {
             return Ok((row, client));
         }
-        let secret = secrets::load(&row.id)?.ok_or_else(|| {
-            Error::Salesforce(salesforce::Error::NeedsGrant(
-                "no saved sign-in for this connection".into(),
-            ))
+        let secret = secrets::load(&row.id)?.ok_or_else(|| Error::NeedsGrant {
+            connection: row.name.clone(),
+            reason: "no saved sign-in for this connection".into(),
         })?;
         let tokens = Tokens {
             access_token: secret.access_token.clone().unwrap_or_default(),
@@ -311,18 +355,19 @@ impl Studio {
                 tracing::warn!("could not save refreshed tokens: {e}");
             }
         }));
-        // Unless the connection pins a version, this asks the org for its
-        // newest one (a single call).
-        match Client::connect(cfg, tokens).await {
-            Ok(client) => {
-                self.cache_client(name, Some(client.clone()));
-                Ok((row, client))
-            }
-            Err(e) => {
-                self.note_failure(&row, &e);
-                Err(e.into())
-            }
+        let client = Client::new(cfg.clone(), tokens);
+        if let Some((used, limit)) = self.store.recent_usage(&row.id)? {
+            client.seed_usage(used, limit);
         }
+        // Unless the connection pins a version, ask the org for its newest
+        // one (a single call, under the cap like any other).
+        if cfg.api_version.is_none()
+            && let Err(e) = client.adopt_newest_version().await
+        {
+            return Err(self.failure(&row, e));
+        }
+        self.cache_client(&row.name, Some(client.clone()));
+        Ok((row, client))
     }
 
     /// Runs `call` with a connection's client; a sign-in that no longer
@@ -336,11 +381,46 @@ impl Studio {
         F: std::future::Future<Output = Result<T>>,
     {
         let (row, client) = self.client(connection).await?;
-        let result = call(client).await;
-        if let Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) = &result {
-            self.note_failure(&row, e);
+        let result = call(client.clone()).await;
+        self.keep_usage(&row, &client);
+        match result {
+            Err(Error::Salesforce(e @ salesforce::Error::NeedsGrant(_))) => {
+                Err(self.failure(&row, e))
+            }
+            other => other,
         }
-        result
+    }
+
+    /// Saves the API use a sign-in just learned, for the next run's cap.
+    fn keep_reported_usage(&self, row: &ConnectionRow) {
+        if let (Some(used), Some(limit)) = (row.api_used, row.api_limit)
+            && let Err(e) = self.store.record_usage(&row.id, used, limit)
+        {
+            tracing::warn!(connection = %row.name, "could not save the API use: {e}");
+        }
+    }
+
+    /// Saves the API use the org last reported, for the next run's cap.
+    fn keep_usage(&self, row: &ConnectionRow, client: &Client) {
+        let (used, limit) = client.api_usage();
+        if limit > 0
+            && let Err(e) = self.store.record_usage(&row.id, used, limit)
+        {
+            tracing::warn!(connection = %row.name, "could not save the API use: {e}");
+        }
+    }
+
+    /// Notes a failure on the connection, and names the connection in a
+    /// sign-in that no longer works.
+    fn failure(&self, row: &ConnectionRow, e: salesforce::Error) -> Error {
+        self.note_failure(row, &e);
+        match e {
+            salesforce::Error::NeedsGrant(reason) => Error::NeedsGrant {
+                connection: row.name.clone(),
+                reason,
+            },
+            other => other.into(),
+        }
     }
 
     /// Records what a failure means for the connection's status.
@@ -361,7 +441,9 @@ impl Studio {
     /// Checks a connection works: one `/limits` call.
     pub async fn test_connection(&self, name: &str) -> Result<ConnectionRow> {
         let (mut row, client) = self.client(name).await?;
-        match client.limits().await {
+        let answer = client.limits().await;
+        self.keep_usage(&row, &client);
+        match answer {
             Ok(limits) => {
                 row.status = "connected".into();
                 row.status_message = None;
@@ -372,18 +454,16 @@ impl Studio {
                 self.store.update(&row)?;
                 Ok(row)
             }
-            Err(e) => {
-                self.note_failure(&row, &e);
-                Err(e.into())
-            }
+            Err(e) => Err(self.failure(&row, e)),
         }
     }
 
     /// Revokes the tokens at Salesforce, deletes them from the keychain and
-    /// forgets the connection. A revoke that cannot reach Salesforce is
-    /// reported in the log; the local copy goes all the same.
-    pub async fn remove_connection(&self, name: &str) -> Result<()> {
+    /// forgets the connection. When Salesforce cannot be reached the local
+    /// copy goes all the same, and the answer says the tokens may still work.
+    pub async fn remove_connection(&self, name: &str) -> Result<Removal> {
         let row = self.store.by_name(name)?;
+        let mut revoke_failed = None;
         if let Some(secret) = secrets::load(&row.id)? {
             for token in [
                 secret.refresh_token.as_deref(),
@@ -394,6 +474,7 @@ impl Studio {
             {
                 if let Err(e) = salesforce::auth::revoke(&row.login_url, token).await {
                     tracing::warn!(connection = %row.name, "could not revoke at Salesforce: {e}");
+                    revoke_failed.get_or_insert_with(|| e.to_string());
                 }
             }
         }
@@ -401,6 +482,6 @@ impl Studio {
         self.store.delete(&row.id)?;
         self.cache_client(&row.name, None);
         tracing::info!(connection = %row.name, "connection removed");
-        Ok(())
+        Ok(Removal { revoke_failed })
     }
 }

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub enum Error {
     #[error(transparent)]
     Salesforce(#[from] salesforce::Error),
+    /// A saved sign-in that no longer works (revoked, expired, missing).
+    #[error("the sign-in of connection {connection:?} no longer works ({reason})")]
+    NeedsGrant { connection: String, reason: String },
     #[error("the OS keychain is not available: {0}")]
     Keychain(String),
     #[error("the local database {path}: {message}")]
@@ -20,61 +23,192 @@ pub enum Error {
     /// Writing results (a file, stdout) failed.
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// The reader of the output went away (`| head`): not a failure.
+    #[error("the output was closed by its reader")]
+    OutputClosed,
     #[error("sign-in cancelled")]
     Cancelled,
     /// The built-in playground org could not start or answer.
     #[error("the playground org: {0}")]
     Playground(String),
+    /// Another playground already keeps its records in this data folder.
+    #[error("the playground's data folder is in use: {0}")]
+    PlaygroundInUse(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Every kind of failure, named for the UI and scripts: a closed list that
+/// the generated bindings carry, so no screen compares free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum ErrorKind {
+    Api,
+    Oauth,
+    NeedsGrant,
+    Denied,
+    PortInUse,
+    Timeout,
+    StateMismatch,
+    ApiCap,
+    OutcomeUnknown,
+    Network,
+    Tls,
+    QueryTooLong,
+    VersionUnavailable,
+    Local,
+    Protocol,
+    Invalid,
+    Keychain,
+    Store,
+    UnknownConnection,
+    DuplicateConnection,
+    Output,
+    OutputClosed,
+    Cancelled,
+    Playground,
+    PlaygroundInUse,
+    /// Something the engine did not foresee (the UI's own fallback).
+    Internal,
+}
+
+/// Where the user reads the next step: it names what they can do there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    Desktop,
+    Cli,
+}
 
 /// What the UI shows: the kind, the message and the next step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Problem {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     pub detail: String,
 }
 
+fn salesforce_kind(e: &salesforce::Error) -> ErrorKind {
+    use salesforce::Error as S;
+    match e {
+        S::Api { .. } => ErrorKind::Api,
+        S::OAuth { .. } => ErrorKind::Oauth,
+        S::NeedsGrant(_) => ErrorKind::NeedsGrant,
+        S::Denied(_) => ErrorKind::Denied,
+        S::PortInUse { .. } => ErrorKind::PortInUse,
+        S::Timeout(_) => ErrorKind::Timeout,
+        S::StateMismatch => ErrorKind::StateMismatch,
+        S::ApiCap { .. } => ErrorKind::ApiCap,
+        S::OutcomeUnknown { .. } => ErrorKind::OutcomeUnknown,
+        S::Network { .. } => ErrorKind::Network,
+        S::Tls { .. } => ErrorKind::Tls,
+        S::QueryTooLong { .. } => ErrorKind::QueryTooLong,
+        S::VersionUnavailable { .. } => ErrorKind::VersionUnavailable,
+        S::Local(_) => ErrorKind::Local,
+        S::Protocol(_) => ErrorKind::Protocol,
+        S::Invalid(_) => ErrorKind::Invalid,
+    }
+}
+
 impl Error {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Salesforce(e) => e.kind(),
-            Error::Keychain(_) => "keychain",
-            Error::Store { .. } => "store",
-            Error::UnknownConnection(_) => "unknown_connection",
-            Error::DuplicateConnection(_) => "duplicate_connection",
-            Error::Invalid(_) => "invalid",
-            Error::Output(_) => "output",
-            Error::Cancelled => "cancelled",
-            Error::Playground(_) => "playground",
+            Error::Salesforce(e) => salesforce_kind(e),
+            Error::NeedsGrant { .. } => ErrorKind::NeedsGrant,
+            Error::Keychain(_) => ErrorKind::Keychain,
+            Error::Store { .. } => ErrorKind::Store,
+            Error::UnknownConnection(_) => ErrorKind::UnknownConnection,
+            Error::DuplicateConnection(_) => ErrorKind::DuplicateConnection,
+            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::Output(_) => ErrorKind::Output,
+            Error::OutputClosed => ErrorKind::OutputClosed,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Playground(_) => ErrorKind::Playground,
+            Error::PlaygroundInUse(_) => ErrorKind::PlaygroundInUse,
         }
     }
 
+    /// The next step, in the desktop app's words.
     pub fn next_step(&self) -> String {
+        self.next_step_for(Surface::Desktop)
+    }
+
+    /// The next step, in the words of the surface the user is on: a button
+    /// in the app, a command in the CLI.
+    pub fn next_step_for(&self, surface: Surface) -> String {
+        let cli = surface == Surface::Cli;
         match self {
+            Error::NeedsGrant { connection, .. } if cli => format!(
+                "Sign in again with `syncstudio connections grant {}`.",
+                shell_word(connection)
+            ),
+            Error::NeedsGrant { .. } => {
+                "Click Grant access on the Connections screen to sign in again.".into()
+            }
+            Error::Salesforce(salesforce::Error::NeedsGrant(_)) if cli => {
+                "Sign in again with `syncstudio connections grant NAME`.".into()
+            }
+            Error::Salesforce(salesforce::Error::NeedsGrant(_)) => {
+                "Click Grant access on the Connections screen to sign in again.".into()
+            }
+            Error::Salesforce(salesforce::Error::QueryTooLong { .. }) if cli => {
+                "Run it with `--format csv` (Bulk API 2.0 takes the query in the request body), or shorten it, for example by splitting a long IN list.".into()
+            }
             Error::Salesforce(e) => e.next_step(),
             Error::Keychain(_) => "Start a Secret Service and unlock it: on a desktop, log in to a GNOME or KDE session; \
 on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemon --unlock --components=secrets; syncstudio ...'`."
                 .into(),
-            Error::Store { .. } => "Check that SYNCSTUDIO_HOME is writable and not used by another version.".into(),
-            Error::UnknownConnection(_) => "List the connections with `syncstudio connections list`.".into(),
-            Error::DuplicateConnection(_) => "Pick another name, or remove the old connection first.".into(),
+            Error::Store { .. } => {
+                "Check that SYNCSTUDIO_HOME is writable and not used by another version.".into()
+            }
+            Error::UnknownConnection(_) if cli => {
+                "List the connections with `syncstudio connections list`.".into()
+            }
+            Error::UnknownConnection(_) => "Pick a connection from the list.".into(),
+            Error::DuplicateConnection(name) if cli => format!(
+                "Pick another name; to sign the existing one in again, run `syncstudio connections grant {}`.",
+                shell_word(name)
+            ),
+            Error::DuplicateConnection(_) => {
+                "Pick another name, or use Grant access on the existing connection.".into()
+            }
             Error::Invalid(_) => "Correct the value and try again.".into(),
             Error::Output(_) => "Check the destination exists, is writable and has room.".into(),
+            Error::OutputClosed => "Nothing to do.".into(),
+            Error::Cancelled if cli => {
+                "Run the command again to sign in.".into()
+            }
             Error::Cancelled => "Click Grant access to try again.".into(),
+            Error::Playground(_) if cli => {
+                "Pick another port with --port if this one is taken, then start it again.".into()
+            }
             Error::Playground(_) => "Pick another playground port in Settings if this one is taken, then start it again.".into(),
+            Error::PlaygroundInUse(_) => {
+                "Stop the other playground first, or give this one another data folder.".into()
+            }
         }
     }
 
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: self.kind().into(),
+            kind: self.kind(),
             message: self.to_string(),
             detail: self.next_step(),
         }
+    }
+}
+
+/// A name as typed in a shell: quoted when it has spaces or quotes.
+fn shell_word(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.@:/".contains(c))
+    {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', r"'\''"))
     }
 }
 
@@ -89,19 +223,28 @@ impl From<rusqlite::Error> for Error {
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Error::OutputClosed;
+        }
         Error::Output(e.to_string())
     }
 }
 
 impl From<csv::Error> for Error {
     fn from(e: csv::Error) -> Self {
-        Error::Output(e.to_string())
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => io.into(),
+            other => Error::Output(format!("{other:?}")),
+        }
     }
 }
 
 /// A page Salesforce sent that is not the JSON it should be.
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
+        if let Some(kind) = e.io_error_kind() {
+            return std::io::Error::new(kind, e.to_string()).into();
+        }
         Error::Salesforce(salesforce::Error::Protocol(e.to_string()))
     }
 }
@@ -122,4 +265,31 @@ pub fn keychain_error(e: keyring::Error) -> Error {
         text
     };
     Error::Keychain(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_speak_the_surface_language() {
+        let e = Error::NeedsGrant {
+            connection: "Acme Prod".into(),
+            reason: "expired".into(),
+        };
+        assert_eq!(e.kind(), ErrorKind::NeedsGrant);
+        let cli = e.next_step_for(Surface::Cli);
+        assert!(
+            cli.contains("syncstudio connections grant 'Acme Prod'"),
+            "{cli}"
+        );
+        assert!(!cli.to_lowercase().contains("click"), "{cli}");
+        assert!(e.next_step().contains("Grant access"));
+        let closed: Error = std::io::Error::from(std::io::ErrorKind::BrokenPipe).into();
+        assert_eq!(closed.kind(), ErrorKind::OutputClosed);
+        assert_eq!(
+            serde_json::to_value(ErrorKind::OutputClosed).unwrap(),
+            "output_closed"
+        );
+    }
 }

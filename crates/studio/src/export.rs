@@ -35,10 +35,16 @@ pub(crate) fn shape(soql: &str) -> Shape {
     // Queries pasted from an editor span lines: read them as one.
     let soql = soql.split_whitespace().collect::<Vec<_>>().join(" ");
     let upper = soql.to_ascii_uppercase();
-    let (Some(start), Some(end)) = (upper.find("SELECT "), upper.find(" FROM ")) else {
+    let Some(start) = upper.find("SELECT ").map(|i| i + "SELECT ".len()) else {
         return Shape::FirstRow;
     };
-    let list = &soql[start + 7..end];
+    // The FROM after the select list, not one before it (`SELECT FROM X`).
+    let Some(end) = upper[start..].find(" FROM ").map(|i| start + i) else {
+        return Shape::FirstRow;
+    };
+    // ASCII upper-casing keeps every byte where it was, so these are
+    // boundaries in `soql` too.
+    let list = soql[start..end].trim();
     if list.replace(' ', "").eq_ignore_ascii_case("COUNT()") {
         return Shape::Count;
     }
@@ -171,8 +177,14 @@ fn strip_attributes(v: &mut Value) {
     }
 }
 
-/// Streams a query's rows to `out`; answers how many were written.
-pub async fn write_query<W: Write + ?Sized>(
+/// How long a Bulk API 2.0 query (for SOQL too long for a REST URL) may
+/// take before the export gives up.
+const BULK_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Streams a query's rows to `out`; answers how many were written. Nothing
+/// is written before Salesforce has answered: a query that fails leaves
+/// `out` untouched (no lone CSV header in a file a script redirected to).
+pub async fn write_query<W: Write + Send + ?Sized>(
     client: &salesforce::Client,
     soql: &str,
     all: bool,
@@ -180,6 +192,22 @@ pub async fn write_query<W: Write + ?Sized>(
     out: &mut W,
 ) -> Result<u64> {
     let shape = shape(soql);
+    if let Err(too_long) = salesforce::client::check_query_length(soql) {
+        // Bulk API 2.0 takes the query in the body, and answers CSV.
+        if format != Format::Csv || matches!(shape, Shape::Count) {
+            return Err(too_long.into());
+        }
+        tracing::info!(
+            chars = soql.len(),
+            "query too long for a REST URL; running it as a Bulk API 2.0 query"
+        );
+        let mut sink = SendWriter(out);
+        let rows = client
+            .bulk_query(soql, all, &mut sink, BULK_QUERY_TIMEOUT)
+            .await?;
+        sink.0.flush()?;
+        return Ok(rows);
+    }
     if let Shape::Count = shape {
         let page = client.query_page(soql, all).await?;
         writeln!(out, "{}", page.total_size)?;
@@ -190,6 +218,7 @@ pub async fn write_query<W: Write + ?Sized>(
     match format {
         Format::Csv => {
             let mut pages = std::pin::pin!(client.query_pages(soql, all));
+            let first = pages.next().await.transpose()?;
             let mut w = csv::Writer::from_writer(out);
             let mut columns = match shape {
                 Shape::Columns(c) => {
@@ -198,8 +227,8 @@ pub async fn write_query<W: Write + ?Sized>(
                 }
                 _ => None,
             };
-            while let Some(page) = pages.next().await {
-                let page = page?;
+            let mut next = first;
+            while let Some(page) = next {
                 let page: RawPage = serde_json::from_slice(&page)?;
                 for row in &page.records {
                     let (columns, first) = columns_of(&mut columns, row)?;
@@ -212,18 +241,20 @@ pub async fn write_query<W: Write + ?Sized>(
                     w.write_record(None::<&[u8]>)?;
                     count += 1;
                 }
+                next = pages.next().await.transpose()?;
             }
             w.flush()?;
         }
         Format::Json => {
             let mut rows = std::pin::pin!(client.query(soql, all));
+            let mut next = rows.next().await.transpose()?;
             out.write_all(b"[")?;
-            while let Some(row) = rows.next().await {
-                let mut row = row?;
+            while let Some(mut row) = next {
                 strip_attributes(&mut row);
                 out.write_all(if count == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut *out, &row)?;
                 count += 1;
+                next = rows.next().await.transpose()?;
             }
             out.write_all(b"\n]\n")?;
             out.flush()?;
@@ -232,10 +263,22 @@ pub async fn write_query<W: Write + ?Sized>(
     Ok(count)
 }
 
+/// Lends a writer to the Bulk API client, which takes a sized `dyn Write`.
+struct SendWriter<'a, W: Write + Send + ?Sized>(&'a mut W);
+
+impl<W: Write + Send + ?Sized> Write for SendWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 impl Studio {
     /// Runs a query on a saved connection and streams its rows to `out`.
     /// A sign-in that no longer works marks the connection `needs_grant`.
-    pub async fn export_query<W: Write + ?Sized>(
+    pub async fn export_query<W: Write + Send + ?Sized>(
         &self,
         name: &str,
         soql: &str,
@@ -249,8 +292,11 @@ impl Studio {
         .await
     }
 
-    /// `export_query` into a file that appears only once it is complete: a
-    /// failure leaves no half-written file behind.
+    /// `export_query` into a file that appears only once it is complete.
+    /// The rows go first to a new, uniquely named file beside it (created
+    /// exclusively, so no other file is ever touched), which is renamed over
+    /// `path` at the end; a failure, or dropping this future (Ctrl-C, a
+    /// cancelled export), removes it.
     pub async fn export_query_to_file(
         &self,
         name: &str,
@@ -259,22 +305,87 @@ impl Studio {
         format: Format,
         path: &Path,
     ) -> Result<u64> {
-        let partial = path.with_extension("partial");
-        let file = std::fs::File::create(&partial)
-            .map_err(|e| Error::Output(format!("{}: {e}", partial.display())))?;
-        let mut out = std::io::BufWriter::new(file);
-        let result = self.export_query(name, soql, all, format, &mut out).await;
+        let partial = partial_file(path)?;
+        let mut out = std::io::BufWriter::new(
+            partial
+                .as_file()
+                .try_clone()
+                .map_err(|e| Error::Output(format!("{}: {e}", partial.path().display())))?,
+        );
+        let n = self.export_query(name, soql, all, format, &mut out).await?;
+        out.flush()
+            .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
         drop(out);
-        match result {
-            Ok(n) => {
-                std::fs::rename(&partial, path)
-                    .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(e)
-            }
+        partial
+            .persist(path)
+            .map_err(|e| Error::Output(format!("{}: {}", path.display(), e.error)))?;
+        Ok(n)
+    }
+}
+
+/// A new file beside `path`, named after it (`.name.csv.XXXXXX.partial`),
+/// deleted when dropped unless persisted.
+pub fn partial_file(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let stem = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    if path.is_dir() {
+        return Err(Error::Output(format!(
+            "{} is a folder; give a file name",
+            path.display()
+        )));
+    }
+    tempfile::Builder::new()
+        .prefix(&format!(".{stem}."))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| Error::Output(format!("{}: {e}", dir.join(&stem).display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn select_lists_as_people_mistype_them() {
+        for soql in [
+            "SELECT FROM Account",
+            "SELECT  FROM Account",
+            "select from account where name = 'x'",
+            "FROM Account SELECT Id",
+            "SELECT ",
+            "SELECT Id",
+            " FROM SELECT ",
+            "SELECT \u{e9}\u{e9} FROM Ac\u{e7}ount",
+        ] {
+            let _ = shape(soql);
+        }
+        assert!(matches!(shape("SELECT FROM Account"), Shape::FirstRow));
+        match shape("SELECT Id, Account.Name\nFROM Contact") {
+            Shape::Columns(c) => assert_eq!(c, ["Id", "Account.Name"]),
+            _ => panic!("columns expected"),
+        }
+        assert!(matches!(shape("select count() from Account"), Shape::Count));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_has_a_shape(soql in "\\PC{0,200}") {
+            let _ = shape(&soql);
+        }
+
+        #[test]
+        fn keyword_soup_has_a_shape(parts in prop::collection::vec(
+            prop::sample::select(vec!["SELECT", "FROM", " ", ",", "(", ")", "Id", "\u{e9}", "\n", "COUNT()", "x"]),
+            0..30,
+        )) {
+            let _ = shape(&parts.concat());
         }
     }
 }

@@ -16,8 +16,8 @@ pub mod secrets;
 pub mod settings;
 pub mod store;
 
-pub use connections::{ConnectionForm, NewConnection, SignIn};
-pub use error::{Error, Problem, Result};
+pub use connections::{ConnectionForm, NewConnection, Removal, SignIn};
+pub use error::{Error, ErrorKind, Problem, Result, Surface};
 pub use store::{ConnectionRow, Store};
 
 use std::collections::HashMap;

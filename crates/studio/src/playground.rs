@@ -61,7 +61,12 @@ impl Studio {
             };
             let started = sf_emulator::Emulator::start(config)
                 .await
-                .map_err(|e| Error::Playground(format!("cannot start on port {port}: {e}")))?;
+                .map_err(|e| match e {
+                    in_use @ sf_emulator::EmulatorError::InUse { .. } => {
+                        Error::PlaygroundInUse(in_use.to_string())
+                    }
+                    other => Error::Playground(format!("cannot start on port {port}: {other}")),
+                })?;
             tracing::info!(url = started.base_url(), "playground org started");
             *org = Some(started);
         }

@@ -32,6 +32,9 @@ fn migrations() -> Migrations<'static> {
         );",
         ),
         M::up("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
+        // When api_used was last reported by Salesforce: a daily cap holds
+        // across runs only if each run starts from what the last one saw.
+        M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
     ])
 }
 
@@ -157,7 +160,33 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the API use Salesforce just reported for a connection.
+    pub fn record_usage(&self, id: &str, used: u64, limit: u64) -> Result<()> {
+        self.db().execute(
+            "UPDATE connections SET api_used = ?2, api_limit = ?3, api_usage_at = ?4 WHERE id = ?1",
+            params![id, used, limit, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The API use last reported for a connection, if within Salesforce's
+    /// 24-hour window (older figures say nothing of today).
+    pub fn recent_usage(&self, id: &str) -> Result<Option<(u64, u64)>> {
+        let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT api_used, api_limit FROM connections
+                 WHERE id = ?1 AND api_used IS NOT NULL AND api_usage_at > ?2",
+                params![id, since],
+                |r| Ok((r.get(0)?, r.get::<_, Option<u64>>(1)?.unwrap_or(0))),
+            )
+            .optional()?)
+    }
+
+    /// A connection by name; the name is trimmed as it was when saved.
     pub fn by_name(&self, name: &str) -> Result<ConnectionRow> {
+        let name = name.trim();
         self.db()
             .query_row(
                 "SELECT * FROM connections WHERE name = ?1",
@@ -206,5 +235,13 @@ impl Store {
                 .execute("DELETE FROM settings WHERE key = ?1", [key])?,
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
     }
 }

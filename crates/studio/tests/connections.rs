@@ -127,7 +127,7 @@ async fn a_revoked_sign_in_marks_the_connection_needs_grant() {
         .await
         .unwrap();
     let err = studio.test_connection("Revoked").await.unwrap_err();
-    assert_eq!(err.kind(), "needs_grant", "{err}");
+    assert_eq!(err.kind(), studio::ErrorKind::NeedsGrant, "{err}");
     let problem = err.problem();
     assert!(problem.detail.contains("Grant access"), "{problem:?}");
     let row = studio.connection("Revoked").unwrap();
@@ -214,7 +214,7 @@ async fn client_credentials_refresh_token_and_bad_input() {
         )
         .await
         .unwrap_err();
-    assert_eq!(privileged.kind(), "invalid");
+    assert_eq!(privileged.kind(), studio::ErrorKind::Invalid);
     assert!(privileged.to_string().contains("port 80"), "{privileged}");
     let bad_version = studio
         .add_connection(
@@ -240,7 +240,7 @@ async fn client_credentials_refresh_token_and_bad_input() {
         )
         .await
         .unwrap_err();
-    assert_eq!(denied.kind(), "denied");
+    assert_eq!(denied.kind(), studio::ErrorKind::Denied);
     assert!(
         studio.connection("Denied").is_err(),
         "nothing saved for a denied sign-in"
@@ -273,7 +273,7 @@ async fn without_a_keychain_the_error_says_how_to_start_one() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "keychain", "{err}");
+    assert_eq!(err.kind(), studio::ErrorKind::Keychain, "{err}");
     assert!(err.next_step().contains("gnome-keyring-daemon"));
     assert!(
         studio.connections().unwrap().is_empty(),

@@ -248,7 +248,7 @@ async fn the_playground_starts_connects_in_one_click_and_keeps_its_records() {
     studio.stop_playground().await.unwrap();
     let _busy = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let err = studio.start_playground().await.unwrap_err();
-    assert_eq!(err.kind(), "playground");
+    assert_eq!(err.kind(), studio::ErrorKind::Playground);
     assert!(err.to_string().contains(&port.to_string()), "{err}");
     assert!(err.problem().detail.contains("Settings"));
     drop(_busy);

@@ -100,7 +100,7 @@ async fn csv_and_json_hold_exactly_what_salesforce_sent() {
     let err = write_query(&c, "SELECT Nope FROM Contact", false, Format::Csv, &mut out)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "api");
+    assert_eq!(err.kind(), studio::ErrorKind::Api);
     let mut out = Vec::new();
     let n = write_query(
         &c,

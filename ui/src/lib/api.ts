@@ -1,8 +1,8 @@
-import type { Problem } from "../bindings";
+import type { ErrorKind, Problem } from "../bindings";
 
 /** A failed command: what happened, and what to do next. */
 export class ProblemError extends Error {
-  readonly kind: string;
+  readonly kind: ErrorKind;
   readonly detail: string;
   constructor(problem: Problem) {
     super(problem.message);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { commands, DEFAULT_CALLBACK_PORT, events, type ConnectionRow } from "../bindings";
-import { asProblem, unwrap } from "../lib/api";
+import { asProblem, ProblemError, unwrap } from "../lib/api";
 import { ErrorBox } from "../components/ErrorBox";
 import { environmentOf, validateDraft, type ConnectionDraft, type DraftErrors } from "../lib/validate";
 import { refreshConnections, useConnections } from "../lib/connections";
@@ -142,7 +142,22 @@ function ConnectionLine({ c, onError }: { c: ConnectionRow; onError: (e: unknown
   const refresh = () => refreshConnections(client);
   const test = useMutation({ mutationFn: () => unwrap(commands.testConnection(c.name)), onSettled: refresh, onError });
   const regrant = useMutation({ mutationFn: () => unwrap(commands.grantAccess(c.name)), onSettled: refresh, onError });
-  const remove = useMutation({ mutationFn: () => unwrap(commands.removeConnection(c.name)), onSettled: refresh, onError });
+  const remove = useMutation({
+    mutationFn: () => unwrap(commands.removeConnection(c.name)),
+    onSettled: refresh,
+    onError,
+    onSuccess: (removal) => {
+      // Gone here; say plainly when the tokens may still work at Salesforce.
+      if (removal.revoke_failed)
+        onError(
+          new ProblemError({
+            kind: "network",
+            message: `Removed ${c.name} here, but Salesforce could not revoke its tokens: ${removal.revoke_failed}`,
+            detail: "They may keep working until they expire: revoke them in Salesforce Setup → Connected Apps OAuth Usage.",
+          }),
+        );
+    },
+  });
   return (
     <tr data-connection={c.name}>
       <td>
