@@ -1,9 +1,12 @@
 //! Shows the user the authorization URL: `$SYNCSTUDIO_BROWSER` when set (a
 //! command run with the URL; tests play the browser this way), the system
-//! browser otherwise, or just the URL on stdout with `--no-browser`.
+//! browser otherwise, or just the URL on stdout with `--no-browser`. A
+//! browser that cannot start, or whose command fails, is reported at once
+//! with the URL to open by hand; the sign-in keeps waiting for it.
 
+use crate::output::note;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 pub fn opener(no_browser: bool) -> impl FnOnce(&str) -> salesforce::Result<()> {
     move |url: &str| {
@@ -11,25 +14,42 @@ pub fn opener(no_browser: bool) -> impl FnOnce(&str) -> salesforce::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{url}")
                 .and_then(|_| out.flush())
-                .map_err(|e| salesforce::Error::Invalid(e.to_string()))?;
+                .map_err(|e| salesforce::Error::Local(format!("cannot write the URL: {e}")))?;
             return Ok(());
         }
-        let spawned = studio::browser::open_with_override(url)
-            .unwrap_or_else(|| system_browser(url).map(|_| ()));
+        let spawned =
+            studio::browser::open_with_override(url).unwrap_or_else(|| system_browser(url));
         match spawned {
-            Ok(_) => {
-                eprintln!("Opened the browser to grant access. If nothing opened, visit:\n{url}");
-                Ok(())
+            Ok(child) => {
+                note(format!(
+                    "Opening the browser to grant access. If nothing opens, visit:\n{url}"
+                ));
+                report_failure(child, url.to_string());
             }
-            Err(e) => {
-                eprintln!("Could not open a browser ({e}). Open this URL to grant access:\n{url}");
-                Ok(())
-            }
+            Err(e) => note(format!(
+                "syncstudio: could not start a browser ({e}). Open this URL to grant access:\n{url}"
+            )),
         }
+        Ok(())
     }
 }
 
-fn system_browser(url: &str) -> std::io::Result<std::process::Child> {
+/// Watches the browser command: a failing one (no browser installed, a
+/// broken `$SYNCSTUDIO_BROWSER`) is told as soon as it exits.
+fn report_failure(mut child: Child, url: String) {
+    std::thread::spawn(move || {
+        if let Ok(status) = child.wait()
+            && !status.success()
+        {
+            tracing::warn!(%status, "the browser command failed");
+            note(format!(
+                "syncstudio: the browser command failed ({status}). Open this URL to grant access; the sign-in is still waiting:\n{url}"
+            ));
+        }
+    });
+}
+
+fn system_browser(url: &str) -> std::io::Result<Child> {
     #[cfg(target_os = "macos")]
     let mut c = Command::new("open");
     #[cfg(target_os = "windows")]

@@ -1,16 +1,19 @@
 //! `syncstudio`: the headless Sync Studio binary. Output that scripts read
-//! goes to stdout; logs go to stderr and to `$SYNCSTUDIO_HOME/logs`.
+//! goes to stdout; logs go to the log file in `$SYNCSTUDIO_HOME/logs` (and
+//! to stderr with `-v` or `SYNCSTUDIO_LOG`).
 //! Exit status: 0 all good, 1 some records failed, 2 the command could not
 //! run (with a one-line reason on stderr).
 
 mod browser;
 mod connections;
+mod output;
 mod playground;
 mod query;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use studio::Surface;
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +22,10 @@ use std::process::ExitCode;
     about = "Keep Salesforce in step with the rest of your business"
 )]
 struct Cli {
+    /// Show the log on stderr as well (-v info, -vv debug); SYNCSTUDIO_LOG
+    /// sets the filter.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,38 +57,113 @@ enum Command {
     Query(query::Args),
 }
 
-/// A failure that stops the command: exit 2 with this one line.
-pub struct Fatal(pub String);
+/// Why a command stops early.
+pub enum Fatal {
+    /// Exit 2 with this one line.
+    Reason(String),
+    /// The reader of stdout went away: stop quietly.
+    ClosedPipe,
+    /// Ctrl-C or SIGTERM: whatever was half-written has been removed.
+    Interrupted(&'static str),
+}
+
+impl Fatal {
+    pub fn new(reason: impl Into<String>) -> Fatal {
+        Fatal::Reason(reason.into())
+    }
+
+    /// A failed write to stdout.
+    pub fn output(e: std::io::Error) -> Fatal {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Fatal::ClosedPipe;
+        }
+        Fatal::Reason(format!(
+            "cannot write to standard output: {e}. Check the disk or file it goes to has room."
+        ))
+    }
+}
 
 impl From<studio::Error> for Fatal {
     fn from(e: studio::Error) -> Self {
-        Fatal(format!("{e}. {}", e.next_step()))
+        if let studio::Error::OutputClosed = e {
+            return Fatal::ClosedPipe;
+        }
+        Fatal::Reason(format!("{e}. {}", e.next_step_for(Surface::Cli)))
     }
 }
 
 impl From<salesforce::Error> for Fatal {
     fn from(e: salesforce::Error) -> Self {
-        Fatal(format!("{e}. {}", e.next_step()))
-    }
-}
-
-impl From<std::io::Error> for Fatal {
-    fn from(e: std::io::Error) -> Self {
-        Fatal(e.to_string())
+        studio::Error::from(e).into()
     }
 }
 
 impl From<sf_emulator::EmulatorError> for Fatal {
     fn from(e: sf_emulator::EmulatorError) -> Self {
-        Fatal(e.to_string())
+        let next = match &e {
+            sf_emulator::EmulatorError::InUse { .. } => {
+                "Stop the other playground first, or give this one another --data folder."
+            }
+            sf_emulator::EmulatorError::Bind { .. } => {
+                "Pick another port with --port, or 0 for any free one."
+            }
+            _ => "Check the data folder is writable and has room.",
+        };
+        Fatal::Reason(format!("{e}. {next}"))
+    }
+}
+
+/// Resolves when the user asks the command to stop (Ctrl-C or SIGTERM).
+/// The handlers are in place when this returns, before any work starts: a
+/// signal that came before the first poll would otherwise kill the process
+/// and skip the clean-up.
+pub fn stop_requested() -> impl std::future::Future<Output = &'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            let (Ok(mut int), Ok(mut term)) = handlers else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = int.recv() => "interrupted",
+                _ = term.recv() => "terminated",
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
+}
+
+/// Runs a command until it ends or the user stops it. Dropping the
+/// command's future runs its clean-up: a half-written export is removed.
+async fn interruptible(
+    work: impl std::future::Future<Output = Result<ExitCode, Fatal>>,
+) -> Result<ExitCode, Fatal> {
+    let stop = stop_requested();
+    tokio::select! {
+        done = work => done,
+        signal = stop => Err(Fatal::Interrupted(signal)),
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    studio::logging::init(&studio::home::home().join("logs"), "syncstudio.log");
+    studio::logging::init(
+        &studio::home::home().join("logs"),
+        "syncstudio.log",
+        studio::logging::Stderr::from_verbosity(cli.verbose),
+    );
     let result = match cli.command {
+        // The playground saves its org on Ctrl-C itself.
         Command::Playground {
             port,
             tls,
@@ -89,14 +171,87 @@ async fn main() -> ExitCode {
             seed,
             no_demo,
         } => playground::run(port, tls, data, seed, no_demo).await,
-        Command::Connections(c) => connections::run(c).await,
-        Command::Query(args) => query::run(args).await,
+        Command::Connections(c) => interruptible(connections::run(c)).await,
+        Command::Query(args) => interruptible(query::run(args)).await,
     };
     match result {
         Ok(code) => code,
-        Err(Fatal(reason)) => {
-            eprintln!("syncstudio: {}", reason.replace('\n', " "));
+        Err(Fatal::ClosedPipe) => {
+            tracing::info!("stdout was closed by its reader; stopping");
+            ExitCode::SUCCESS
+        }
+        Err(Fatal::Interrupted(how)) => {
+            tracing::warn!("{how}; stopped");
+            output::note(format!(
+                "syncstudio: {how}; stopped, nothing half-written left behind"
+            ));
+            ExitCode::from(if how == "terminated" { 143 } else { 130 })
+        }
+        Err(Fatal::Reason(reason)) => {
+            let line = reason.replace(['\n', '\r'], " ");
+            tracing::error!("{line}");
+            output::note(format!("syncstudio: {line}"));
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "query",
+                "connections",
+                "add",
+                "list",
+                "test",
+                "remove",
+                "grant",
+                "playground",
+                "--out",
+                "-",
+                "--file",
+                "--format",
+                "json",
+                "csv",
+                "--all",
+                "--daily-cap",
+                "0",
+                "-1",
+                "18446744073709551616",
+                "--port",
+                "65536",
+                "--login-url",
+                "--client-id",
+                "--api-version",
+                "-v",
+                "-vvv",
+                "--",
+                "--help",
+                "=",
+                "--out=",
+            ])
+            .prop_map(str::to_string),
+            "\\PC{0,12}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever is typed, parsing answers (a command or a usage error);
+        /// it never panics.
+        #[test]
+        fn any_arguments_parse_or_are_refused(args in prop::collection::vec(word(), 0..8)) {
+            let _ = Cli::try_parse_from(std::iter::once("syncstudio".to_string()).chain(args));
         }
     }
 }

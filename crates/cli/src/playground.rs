@@ -6,21 +6,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("signal handler");
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
 pub async fn run(
     port: u16,
     tls: bool,
@@ -28,13 +13,23 @@ pub async fn run(
     seed: Option<PathBuf>,
     no_demo: bool,
 ) -> Result<ExitCode, Fatal> {
+    // In place before the org starts, so a stop during start-up still saves.
+    let stop = crate::stop_requested();
     let seed = match seed {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Fatal(format!("seed file {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Fatal::new(format!(
+                    "seed file {}: {e}. Check the path.",
+                    path.display()
+                ))
+            })?;
             Some(
-                serde_json::from_str::<sf_emulator::Seed>(&text)
-                    .map_err(|e| Fatal(format!("seed file {}: {e}", path.display())))?,
+                serde_json::from_str::<sf_emulator::Seed>(&text).map_err(|e| {
+                    Fatal::new(format!(
+                        "seed file {}: {e}. Fix the JSON at that line.",
+                        path.display()
+                    ))
+                })?,
             )
         }
         None => None,
@@ -49,8 +44,9 @@ pub async fn run(
     };
     let org = sf_emulator::Emulator::start(config).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", org.base_url())?;
-    out.flush()?;
+    writeln!(out, "listening on {}", org.base_url())
+        .and_then(|_| out.flush())
+        .map_err(Fatal::output)?;
     // Only the first line is the contract; a reader that has gone away
     // (`| head -1`) must not stop the org.
     let _ = writeln!(
@@ -64,10 +60,12 @@ pub async fn run(
     let _ = out.flush();
     drop(out);
     tracing::info!(url = org.base_url(), data = ?data, "playground org started");
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("stopping the playground org");
-    org.shutdown()
-        .await
-        .map_err(|e| Fatal(format!("saving the org: {e}")))?;
+    org.shutdown().await.map_err(|e| {
+        Fatal::new(format!(
+            "saving the org: {e}. Check the data folder has room."
+        ))
+    })?;
     Ok(ExitCode::SUCCESS)
 }

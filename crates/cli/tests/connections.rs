@@ -5,90 +5,11 @@
 use sf_emulator::browser::Choice;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_syncstudio");
-
-struct Playground {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Playground {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn playground(home: &Path) -> Playground {
-    let mut child = Command::new(BIN)
-        .args(["playground", "--port", "0"])
-        .env("SYNCSTUDIO_HOME", home.join("playground"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Playground {
-        url: line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string(),
-        child,
-    }
-}
-
-fn temp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("syncstudio-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn syncstudio(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("SYNCSTUDIO_HOME", home)
-        .env_remove("SYNCSTUDIO_BROWSER")
-        .output()
-        .unwrap()
-}
-
-fn play(url: &str, choice: Choice) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let page = rt
-        .block_on(sf_emulator::browser::grant(url, choice))
-        .unwrap();
-    assert!(
-        page.contains(if choice == Choice::Allow {
-            "Access granted"
-        } else {
-            "not granted"
-        }),
-        "{page}"
-    );
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
+mod common;
+use common::*;
 
 fn contains_bytes(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut hits = vec![];

@@ -186,3 +186,109 @@ fn cannot_run_exits_2_with_one_line() {
     assert_eq!(out.status.code(), Some(2), "bad arguments");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn a_second_playground_on_the_same_data_folder_refuses_naming_the_first() {
+    let home = temp("lock");
+    let data = home.join("org");
+    let (first, url, _) = start(
+        &["--port", "0", "--no-demo", "--data", data.to_str().unwrap()],
+        &home,
+    );
+    let second = Command::new(env!("CARGO_BIN_EXE_syncstudio"))
+        .args([
+            "playground",
+            "--port",
+            "0",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .env("SYNCSTUDIO_HOME", &home)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("in use by another playground")
+            && stderr.contains(&format!("pid {}", first.id()))
+            && stderr.contains(&url),
+        "{stderr}"
+    );
+    assert!(second.stdout.is_empty());
+    // The lock goes with the process, even one killed outright.
+    let mut first = first;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (again, _, _) = start(&["--port", "0", "--data", data.to_str().unwrap()], &home);
+    stop(again);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// The playground survives any WHERE clause: a nesting too deep to parse
+/// is refused like Salesforce refuses it, and the org keeps its records.
+#[test]
+fn hostile_where_clauses_do_not_stop_the_org() {
+    let home = temp("hostile-where");
+    let (child, url, _) = start(&["--port", "0"], &home);
+    let client = reqwest::blocking::Client::new();
+    let t = token(&client, &url);
+    let query = |soql: &str| {
+        client
+            .get(format!("{url}/services/data/v62.0/query"))
+            .query(&[("q", soql)])
+            .bearer_auth(&t)
+            .send()
+            .unwrap()
+    };
+    // A URI holds at most 64 KB, so these stay under it; the Bulk API
+    // below takes a far deeper one in its body.
+    let chain = (0..2_000)
+        .map(|i| format!("Name != 'n{i}'"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let deep_parens = |n: usize| {
+        format!(
+            "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        )
+    };
+    for (soql, status, code) in [
+        (deep_parens(5_000), 400, Some("QUERY_TOO_COMPLICATED")),
+        (
+            format!(
+                "SELECT Id FROM Account WHERE {}Name = 'a'",
+                "NOT ".repeat(5_000)
+            ),
+            400,
+            Some("QUERY_TOO_COMPLICATED"),
+        ),
+        (
+            format!("SELECT COUNT() FROM Account WHERE {chain}"),
+            200,
+            None,
+        ),
+    ] {
+        let r = query(&soql);
+        assert_eq!(r.status().as_u16(), status);
+        let body: serde_json::Value = r.json().unwrap();
+        match code {
+            Some(code) => assert_eq!(body[0]["errorCode"], code),
+            None => assert_eq!(body["totalSize"], 300),
+        }
+    }
+    let job = client
+        .post(format!("{url}/services/data/v62.0/jobs/query"))
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"operation": "query", "query": deep_parens(40_000)}))
+        .send()
+        .unwrap();
+    assert_eq!(job.status().as_u16(), 400);
+    let body: serde_json::Value = job.json().unwrap();
+    assert_eq!(body[0]["errorCode"], "QUERY_TOO_COMPLICATED");
+    let r = query("SELECT COUNT() FROM Account");
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["totalSize"], 300);
+    stop(child);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -1,0 +1,153 @@
+//! What every CLI suite needs: the binary, a playground, a data folder,
+//! and a user who answers the consent page.
+#![allow(dead_code)]
+
+use sf_emulator::browser::Choice;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_syncstudio");
+
+pub struct Playground {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn playground(home: &Path) -> Playground {
+    let mut child = Command::new(BIN)
+        .args(["playground", "--port", "0"])
+        .env("SYNCSTUDIO_HOME", home.join("playground"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Playground {
+        url: line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_string(),
+        child,
+    }
+}
+
+pub fn temp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("syncstudio-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn syncstudio(home: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("SYNCSTUDIO_HOME", home)
+        .env_remove("SYNCSTUDIO_BROWSER")
+        .output()
+        .unwrap()
+}
+
+pub fn play(url: &str, choice: Choice) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let page = rt
+        .block_on(sf_emulator::browser::grant(url, choice))
+        .unwrap();
+    assert!(
+        page.contains(if choice == Choice::Allow {
+            "Access granted"
+        } else {
+            "not granted"
+        }),
+        "{page}"
+    );
+}
+
+pub fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+/// Runs the CLI with `input` on stdin.
+pub fn syncstudio_with_stdin(home: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("SYNCSTUDIO_HOME", home)
+        .env_remove("SYNCSTUDIO_BROWSER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Adds a connection with client credentials (no browser): the quickest
+/// way to a signed-in connection for suites about something else.
+pub fn add_quick(home: &Path, name: &str, url: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "connections",
+        "add",
+        name,
+        "--login-url",
+        url,
+        "--client-id",
+        "syncstudio-cli",
+        "--client-credentials",
+        "--client-secret-stdin",
+    ];
+    args.extend_from_slice(extra);
+    syncstudio_with_stdin(home, &args, "cli-secret\n")
+}
+
+/// A call to the playground's control API.
+pub fn control(url: &str, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{url}/__emulator/{path}");
+    let req = match method {
+        "GET" => http.get(&url),
+        "DELETE" => http.delete(&url),
+        _ => http.post(&url).json(&body),
+    };
+    req.send().unwrap().json().unwrap()
+}
+
+/// The one line a failed command leaves on stderr.
+pub fn one_line(o: &Output) -> String {
+    let err = text(&o.stderr);
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "stderr should be one line, got: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    err.trim_end().to_string()
+}
