@@ -255,3 +255,75 @@ async fn the_playground_starts_connects_in_one_click_and_keeps_its_records() {
     studio.remove_connection("Playground").await.unwrap();
     let _ = std::fs::remove_dir_all(&home);
 }
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Export CSV… and the SOQL console behave as the CLI does: a failed or
+/// cancelled export leaves the folder as it was, SOQL too long for a URL
+/// exports through Bulk API 2.0, and the console says why it cannot show it.
+#[tokio::test]
+async fn export_and_console_never_clobber_and_explain_long_queries() {
+    let (org, studio, home) = connected("export-safety").await;
+    let dir = home.join("exports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("accounts.csv");
+    std::fs::write(&target, "old").unwrap();
+    std::fs::write(dir.join("accounts.partial"), "mine").unwrap();
+    let csv = studio::export::Format::Csv;
+    let err = studio
+        .export_query_to_file("Org", "SELECT Nope FROM Account", false, csv, &target)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), studio::ErrorKind::Api);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+    assert_eq!(files_in(&dir), ["accounts.csv", "accounts.partial"]);
+
+    // A new query replacing a slow export drops it: nothing is left behind.
+    org.add_fault(sf_emulator::FaultRule {
+        route: "query".into(),
+        method: None,
+        kind: sf_emulator::FaultKind::Latency,
+        probability: 1.0,
+        times: Some(1),
+        retry_after: None,
+        latency_ms: Some(5_000),
+    });
+    let slow = studio.export_query_to_file("Org", "SELECT Id FROM Account", false, csv, &target);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), slow)
+            .await
+            .is_err()
+    );
+    assert_eq!(files_in(&dir), ["accounts.csv", "accounts.partial"]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+
+    // An IN list too long for a REST URL.
+    let ids: Vec<String> = (0..2_500).map(|n| format!("'001Dn{n:010}'")).collect();
+    let long = format!(
+        "SELECT Id, Name FROM Account WHERE Name != null OR Id IN ({})",
+        ids.join(",")
+    );
+    let n = studio
+        .export_query_to_file("Org", &long, false, csv, &target)
+        .await
+        .unwrap();
+    assert_eq!(n, 300);
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert_eq!(text.lines().count(), 301);
+    let err = studio
+        .query_grid("Org", &long, false, |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), studio::ErrorKind::QueryTooLong);
+    assert!(err.problem().detail.contains("Export it as CSV"), "{err}");
+    assert!(err.problem().message.contains("characters long"), "{err}");
+    let _ = std::fs::remove_dir_all(&home);
+}
