@@ -6,9 +6,11 @@
 
 mod browser;
 mod connections;
+mod import;
 mod output;
 mod playground;
 mod query;
+mod runs;
 
 use clap::{ArgAction, Parser, Subcommand};
 use std::path::PathBuf;
@@ -55,6 +57,11 @@ enum Command {
     Connections(connections::Command),
     /// Run a SOQL query and stream its rows as CSV or JSON.
     Query(query::Args),
+    /// Import a CSV file into one object (insert, update, upsert, delete), as a run.
+    Import(import::Args),
+    /// List runs and show one run's counts and result files.
+    #[command(subcommand)]
+    Runs(runs::Command),
 }
 
 /// Why a command stops early.
@@ -173,6 +180,10 @@ async fn main() -> ExitCode {
         } => playground::run(port, tls, data, seed, no_demo).await,
         Command::Connections(c) => interruptible(connections::run(c)).await,
         Command::Query(args) => interruptible(query::run(args)).await,
+        // An import handles Ctrl-C itself: it stops after the requests in
+        // flight, with every row in a result file.
+        Command::Import(args) => import::run(args).await,
+        Command::Runs(c) => interruptible(runs::run(c)).await,
     };
     match result {
         Ok(code) => code,

@@ -95,6 +95,8 @@ struct Inner {
     /// Calls sent and not yet answered: counted against the cap, so that
     /// parallel callers cannot all slip under it at once.
     in_flight: AtomicU64,
+    /// Requests this client has sent (retries included): a run's API calls.
+    sent: AtomicU64,
     describes: Mutex<HashMap<String, Arc<Value>>>,
 }
 
@@ -179,6 +181,7 @@ impl Client {
                 used: AtomicU64::new(0),
                 limit: AtomicU64::new(0),
                 in_flight: AtomicU64::new(0),
+                sent: AtomicU64::new(0),
                 describes: Mutex::new(HashMap::new()),
             }),
         }
@@ -263,6 +266,11 @@ impl Client {
             self.inner.used.load(Ordering::Acquire),
             self.inner.limit.load(Ordering::Acquire),
         )
+    }
+
+    /// How many requests this client has sent, retries included.
+    pub fn calls_sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::Acquire)
     }
 
     /// What an earlier run learned of today's use, so the cap holds from
@@ -397,6 +405,7 @@ impl Client {
                     .body(bytes.clone());
             }
             let started = std::time::Instant::now();
+            self.inner.sent.fetch_add(1, Ordering::AcqRel);
             let sent = req.send().await;
             let retryable_after = |attempt: u32| attempt < self.inner.cfg.max_retries;
             let response = match sent {

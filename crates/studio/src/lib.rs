@@ -9,8 +9,10 @@ pub mod error;
 pub mod export;
 pub mod grid;
 pub mod home;
+pub mod import;
 pub mod logging;
 pub mod playground;
+pub mod runs;
 pub mod schema;
 pub mod secrets;
 pub mod settings;
@@ -39,13 +41,15 @@ impl Studio {
     /// Opens (and creates) the data folder's database.
     pub fn open(home: &Path) -> Result<Studio> {
         let store = Store::open(&home.join("studio.db"))?;
-        Ok(Studio {
+        let studio = Studio {
             store,
             home: home.to_path_buf(),
             clients: Mutex::new(HashMap::new()),
             sign_in_cancel: tokio::sync::Notify::new(),
             playground: tokio::sync::Mutex::new(None),
-        })
+        };
+        studio.mark_interrupted_runs()?;
+        Ok(studio)
     }
 
     pub fn home(&self) -> &Path {

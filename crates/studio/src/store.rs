@@ -35,6 +35,7 @@ fn migrations() -> Migrations<'static> {
         // When api_used was last reported by Salesforce: a daily cap holds
         // across runs only if each run starts from what the last one saw.
         M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
+        M::up(crate::runs::migration()),
     ])
 }
 
@@ -99,7 +100,7 @@ impl Store {
         })
     }
 
-    fn db(&self) -> MutexGuard<'_, Db> {
+    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
         // A panic while holding the lock leaves SQLite consistent.
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,0 +1,60 @@
+//! `syncstudio runs list | show RUN`: the record of every run.
+
+use crate::Fatal;
+use crate::import::{Format, finish};
+use crate::output::line;
+use clap::Subcommand;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Every run, newest first.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// One run's counts and result files.
+    Show {
+        run: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
+    let studio = crate::connections::open_studio()?;
+    match cmd {
+        Command::List { format } => {
+            let runs = studio.runs()?;
+            match format {
+                Format::Json => {
+                    line(serde_json::to_string(&runs).map_err(|e| Fatal::new(e.to_string()))?)?
+                }
+                Format::Text => {
+                    line(
+                        "RUN                   STATUS                 OPERATION  OBJECT          ROWS  OK  FAILED  UNKNOWN",
+                    )?;
+                    for r in &runs {
+                        line(format!(
+                            "{:<21} {:<22} {:<10} {:<15} {:>5} {:>3} {:>7} {:>8}",
+                            r.run,
+                            r.status.as_str(),
+                            r.operation,
+                            r.object,
+                            r.rows,
+                            r.succeeded,
+                            r.failed,
+                            r.unknown
+                        ))?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { run, format } => {
+            let summary = studio.run(&run)?;
+            let error = studio.run_error(&summary.run)?;
+            finish(&summary, format, error.as_deref()).map(|_| ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! `syncstudio import` and `runs` as a user runs them against the
+//! playground: the run line first, the JSON summary last, result files
+//! where every input row lands exactly once, the records in the org.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn summary(o: &std::process::Output) -> serde_json::Value {
+    let out = text(&o.stdout);
+    assert!(out.starts_with("run "), "the run line first: {out}");
+    serde_json::from_str(out.lines().last().unwrap()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The `sf__Row` values of a result file.
+fn rows_of(path: &str) -> Vec<u64> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let at = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "sf__Row")
+        .unwrap();
+    r.records()
+        .map(|x| x.unwrap()[at].parse().unwrap())
+        .collect()
+}
+
+fn column(path: &str, name: &str) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let at = r.headers().unwrap().iter().position(|h| h == name).unwrap();
+    r.records().map(|x| x.unwrap()[at].to_string()).collect()
+}
+
+fn query(home: &Path, soql: &str) -> Vec<String> {
+    let o = syncstudio(home, &["query", "Play", soql]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn insert_with_bad_rows_then_upsert_update_delete_and_runs() {
+    let home = temp("import");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    control(
+        &org.url,
+        "POST",
+        "seed",
+        serde_json::json!({"fields": {"Contact": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
+    );
+    // Semicolons, a BOM, CRLF, labels for headers, a multi-line cell, a
+    // blank line, and three bad rows: no last name, ragged, a bad date.
+    let file = home.join("contacts.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}First Name;Last Name;Email;Birthdate;ERP Id;Description\r\n\
+         Ada;Lovelace;ada@example.com;1815-12-10;C-1;\"first\r\nprogrammer\"\r\n\
+         Alan;Turing;alan@example.com;1912-06-23;C-2;\r\n\
+         \r\n\
+         Grace;;grace@example.com;1906-12-09;C-3;\r\n\
+         Edsger;Dijkstra;;1930-05-11;C-4;extra;cell\r\n\
+         Barbara;Liskov;barbara@example.com;1939-13-07;C-5;\r\n\
+         Donald;Knuth;don@example.com;1938-01-10;C-6;\r\n",
+    )
+    .unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "insert",
+            "--file",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "some rows failed: {}",
+        text(&o.stderr)
+    );
+    let s = summary(&o);
+    assert_eq!(s["status"], "completed_with_errors");
+    assert_eq!(
+        (
+            s["rows"].as_u64(),
+            s["succeeded"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(6), Some(3), Some(3))
+    );
+    assert_eq!(s["created"], 3);
+    assert_eq!(s["operation"], "insert");
+    assert_eq!(s["object"], "Contact");
+    assert!(s["api_calls"].as_u64().unwrap() >= 1);
+    let ok = s["success_file"].as_str().unwrap();
+    let bad = s["error_file"].as_str().unwrap();
+    assert_eq!(rows_of(ok), [2, 4, 9], "sf__Row is the line in the file");
+    assert_eq!(rows_of(bad), [6, 7, 8]);
+    let errors = column(bad, "sf__Error");
+    assert!(
+        errors[0].contains("LastName: required on create"),
+        "{errors:?}"
+    );
+    assert!(errors[1].contains("line 7 has 7 cells"), "{errors:?}");
+    assert!(errors[2].contains("not a date"), "{errors:?}");
+    assert_eq!(
+        column(ok, "Last Name"),
+        ["Lovelace", "Turing", "Knuth"],
+        "the input row as written"
+    );
+    let ids = column(ok, "sf__Id");
+    assert!(ids.iter().all(|i| i.starts_with("003")));
+    let o = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName, Birthdate, Description FROM Contact WHERE ERP_Id__c != null ORDER BY LastName",
+            "--format",
+            "json",
+        ],
+    );
+    let in_org: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = in_org
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["LastName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Knuth", "Lovelace", "Turing"]);
+    assert_eq!(in_org[1]["Birthdate"], "1815-12-10");
+    assert_eq!(
+        in_org[1]["Description"], "first\r\nprogrammer",
+        "a multi-line cell arrives whole"
+    );
+
+    // Upsert by external id: two updated, one created.
+    let upsert = home.join("upsert.csv");
+    std::fs::write(
+        &upsert,
+        "ERP_Id__c,LastName,Title\nC-1,Lovelace,Countess\nC-2,Turing,Dr\nC-7,Hopper,Rear Admiral\n",
+    )
+    .unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "upsert",
+            "--external-id",
+            "ERP_Id__c",
+            "--file",
+            upsert.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let up = summary(&o);
+    assert_eq!(
+        (up["created"].as_u64(), up["updated"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        column(up["success_file"].as_str().unwrap(), "sf__Created"),
+        ["false", "false", "true"]
+    );
+
+    // Update by Id with --insert-nulls blanks a field; delete by Id.
+    let update = home.join("update.csv");
+    std::fs::write(&update, format!("Id,Title\n{},\n", ids[0])).unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "update",
+            "--insert-nulls",
+            "--file",
+            update.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("completed: 1 rows, 1 succeeded"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            &format!("SELECT Title FROM Contact WHERE Id = '{}'", ids[0]),
+            "--format",
+            "json",
+        ],
+    );
+    let title: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        title[0]["Title"],
+        serde_json::Value::Null,
+        "--insert-nulls blanked Countess"
+    );
+    let delete = home.join("delete.csv");
+    std::fs::write(
+        &delete,
+        format!(
+            "Id,Note\n{},gone\n{},gone\n003Dn0000009999,never there\n",
+            ids[1], ids[2]
+        ),
+    )
+    .unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "delete",
+            "--file",
+            delete.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let del = summary(&o);
+    assert_eq!(
+        (del["deleted"].as_u64(), del["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    // The record of every run, the same objects as the imports printed.
+    let list = syncstudio(&home, &["runs", "list", "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 4);
+    assert_eq!(runs[0], del, "newest first");
+    let show = syncstudio(
+        &home,
+        &[
+            "runs",
+            "show",
+            s["run"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&show.stdout).unwrap(),
+        s
+    );
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn file_and_mapping_problems_stop_before_a_run() {
+    let home = temp("import-refused");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("a.csv");
+    for (content, args, want) in [
+        ("", vec![], "empty"),
+        ("Name,Colour\nAcme,red\n", vec![], "\"Colour\""),
+        ("Name\nAcme\n", vec!["--object", "Nope__c"], "not an object"),
+        (
+            "Name\nAcme\n",
+            vec!["--time-zone", "Mars/Olympus"],
+            "not a time zone",
+        ),
+        ("Name,Name\nA,B\n", vec![], "twice"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let mut all = vec![
+            "import",
+            "Play",
+            "--operation",
+            "insert",
+            "--file",
+            file.to_str().unwrap(),
+        ];
+        if !args.contains(&"--object") {
+            all.extend(["--object", "Account"]);
+        }
+        all.extend(args.iter().copied());
+        let o = syncstudio(&home, &all);
+        assert_eq!(o.status.code(), Some(2), "{content:?}");
+        assert!(
+            one_line(&o).contains(want),
+            "{content:?}: {}",
+            text(&o.stderr)
+        );
+        assert!(o.stdout.is_empty(), "no run for {content:?}");
+    }
+    let runs = syncstudio(&home, &["runs", "list", "--format", "json"]);
+    assert_eq!(text(&runs.stdout).trim(), "[]");
+    // A mapping file names fields, skips columns and sets constants.
+    std::fs::write(&file, "Company Name,Colour\nMapped Inc,red\n").unwrap();
+    let map = home.join("map.json");
+    std::fs::write(&map, r#"{"columns": {"Company Name": "Name", "Colour": null}, "constants": {"Industry": "Technology"}}"#).unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Account",
+            "--operation",
+            "insert",
+            "--file",
+            file.to_str().unwrap(),
+            "--map",
+            map.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        query(
+            &home,
+            "SELECT Industry FROM Account WHERE Name = 'Mapped Inc'"
+        ),
+        ["Technology"]
+    );
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
+    let home = temp("import-stop");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("leads.csv");
+    let mut csv = String::from("LastName,Company\n");
+    for i in 0..1_000 {
+        csv.push_str(&format!("Lead {i},Stop Co\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    // Each collection call takes 400 ms.
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"route": "composite", "kind": "latency", "latencyMs": 400}),
+    );
+    for (signal, status) in [("-INT", "cancelled"), ("-KILL", "interrupted")] {
+        let mut child = Command::new(BIN)
+            .args([
+                "import",
+                "Play",
+                "--object",
+                "Lead",
+                "--operation",
+                "insert",
+                "--batch-size",
+                "50",
+                "--format",
+                "json",
+                "--file",
+            ])
+            .arg(&file)
+            .env("SYNCSTUDIO_HOME", &home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let run = first.trim().strip_prefix("run ").unwrap().to_string();
+        std::thread::sleep(std::time::Duration::from_millis(900));
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        child.wait().unwrap();
+        let show = syncstudio(&home, &["runs", "show", &run, "--format", "json"]);
+        let s: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+        assert_eq!(s["status"], status, "{rest}");
+        if status == "cancelled" {
+            assert_eq!(s["rows"], 1000);
+            let sent: BTreeSet<u64> = rows_of(s["success_file"].as_str().unwrap())
+                .into_iter()
+                .collect();
+            let not_sent: BTreeSet<u64> = rows_of(s["error_file"].as_str().unwrap())
+                .into_iter()
+                .collect();
+            assert!(!sent.is_empty() && !not_sent.is_empty());
+            assert!(sent.is_disjoint(&not_sent));
+            assert_eq!(
+                sent.len() + not_sent.len(),
+                1000,
+                "every row in exactly one file"
+            );
+            let count = syncstudio(
+                &home,
+                &[
+                    "query",
+                    "Play",
+                    "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
+                ],
+            );
+            assert_eq!(
+                text(&count.stdout).trim(),
+                sent.len().to_string(),
+                "the org holds exactly the rows reported sent"
+            );
+            assert!(column(s["error_file"].as_str().unwrap(), "sf__Error")[0].contains("not sent"));
+        }
+    }
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -1,0 +1,422 @@
+//! One-off imports: a CSV file into one object, as a run. The file is read
+//! as a stream, each row checked against describe before anything is sent
+//! (bad rows go to the error file with the column and the reason), the
+//! rest written through sObject collections in batches, and every data row
+//! ends in exactly one of the success, error or unknown files, matched to
+//! its input line by our own index, never by position in an answer.
+
+pub mod plan;
+pub mod source;
+
+use crate::Studio;
+use crate::error::{Error, Result};
+use crate::runs::{Cancel, NewRun, RunHost, RunProgress, RunStatus, RunSummary};
+use plan::{DateFormat, MapFile, Operation, Plan, PlanInput};
+use salesforce::{Collection, RecordResult};
+use serde_json::Value;
+use source::{DelimiterChoice, EncodingChoice, Row, Source};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Auto,
+    Bulk,
+    Rest,
+}
+
+/// Everything `syncstudio import` and the wizard ask.
+#[derive(Debug, Clone)]
+pub struct ImportSpec {
+    pub connection: String,
+    pub object: String,
+    pub operation: Operation,
+    pub file: PathBuf,
+    pub external_id: Option<String>,
+    pub map: Option<PathBuf>,
+    pub api: Api,
+    /// Rows per request (at most 200, the collection limit).
+    pub batch_size: usize,
+    pub encoding: EncodingChoice,
+    pub delimiter: DelimiterChoice,
+    pub date_format: DateFormat,
+    pub time_zone: String,
+    pub insert_nulls: bool,
+    pub results: Option<PathBuf>,
+}
+
+impl ImportSpec {
+    pub fn new(connection: &str, object: &str, operation: Operation, file: PathBuf) -> ImportSpec {
+        ImportSpec {
+            connection: connection.into(),
+            object: object.into(),
+            operation,
+            file,
+            external_id: None,
+            map: None,
+            api: Api::Auto,
+            batch_size: salesforce::records::COLLECTION_LIMIT,
+            encoding: EncodingChoice::Auto,
+            delimiter: DelimiterChoice::Auto,
+            date_format: DateFormat::Iso,
+            time_zone: "UTC".into(),
+            insert_nulls: false,
+            results: None,
+        }
+    }
+}
+
+/// The three result files, each the input row as written plus ours.
+struct Results {
+    success: csv::Writer<std::fs::File>,
+    error: csv::Writer<std::fs::File>,
+    unknown: Option<csv::Writer<std::fs::File>>,
+    unknown_path: PathBuf,
+    width: usize,
+    header: Vec<String>,
+}
+
+fn writer(path: &str) -> Result<csv::Writer<std::fs::File>> {
+    let f = std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    Ok(csv::WriterBuilder::new().flexible(true).from_writer(f))
+}
+
+impl Results {
+    fn open(summary: &RunSummary, header: &[String]) -> Result<Results> {
+        let mut success = writer(&summary.success_file)?;
+        let mut error = writer(&summary.error_file)?;
+        success.write_record(header.iter().map(String::as_str).chain([
+            "sf__Row",
+            "sf__Id",
+            "sf__Created",
+        ]))?;
+        error.write_record(
+            header
+                .iter()
+                .map(String::as_str)
+                .chain(["sf__Row", "sf__Error"]),
+        )?;
+        let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
+        Ok(Results {
+            success,
+            error,
+            unknown: None,
+            unknown_path,
+            width: header.len(),
+            header: header.to_vec(),
+        })
+    }
+
+    /// The row's cells, as many as the header has (a ragged row is padded
+    /// or cut, and its error says so).
+    fn cells<'a>(&self, cells: &'a [String]) -> impl Iterator<Item = &'a str> + use<'a> {
+        let width = self.width;
+        cells
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::repeat(""))
+            .take(width)
+    }
+
+    fn success(&mut self, line: u64, cells: &[String], id: &str, created: bool) -> Result<()> {
+        let line = line.to_string();
+        let record: Vec<&str> = self
+            .cells(cells)
+            .chain([line.as_str(), id, if created { "true" } else { "false" }])
+            .collect();
+        self.success.write_record(record)?;
+        Ok(())
+    }
+
+    fn error(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
+        let line = line.to_string();
+        let record: Vec<&str> = self.cells(cells).chain([line.as_str(), why]).collect();
+        self.error.write_record(record)?;
+        Ok(())
+    }
+
+    fn unknown(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
+        if self.unknown.is_none() {
+            let mut w = writer(&self.unknown_path.display().to_string())?;
+            w.write_record(
+                self.header
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["sf__Row", "sf__Error"]),
+            )?;
+            self.unknown = Some(w);
+        }
+        let line = line.to_string();
+        let record: Vec<String> = self
+            .cells(cells)
+            .chain([line.as_str(), why])
+            .map(str::to_string)
+            .collect();
+        if let Some(w) = self.unknown.as_mut() {
+            w.write_record(record)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.success.flush()?;
+        self.error.flush()?;
+        if let Some(w) = self.unknown.as_mut() {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Salesforce's errors for one record, as the error file says them:
+/// `CODE: message [fields]`.
+fn record_errors(r: &RecordResult) -> String {
+    if r.errors.is_empty() {
+        return "failed without a reason from Salesforce".into();
+    }
+    r.errors
+        .iter()
+        .map(|e| {
+            if e.fields.is_empty() {
+                format!("{}: {}", e.code, e.message)
+            } else {
+                format!("{}: {} [{}]", e.code, e.message, e.fields.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Rows counted once before the run, for the progress bar's total.
+fn count_rows(spec: &ImportSpec) -> Option<u64> {
+    let mut s = Source::open(&spec.file, spec.encoding, spec.delimiter).ok()?;
+    let mut n = 0;
+    while s.next_row().is_some() {
+        n += 1;
+    }
+    Some(n)
+}
+
+impl Studio {
+    /// Runs an import to its end (or to a cancel) and answers its summary.
+    /// A problem with the whole file or the mapping stops it before any
+    /// run is recorded; a failure midway ends the run `failed` with every
+    /// unsent row in the error file.
+    pub async fn import(
+        &self,
+        spec: &ImportSpec,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<RunSummary> {
+        if spec.api == Api::Bulk || spec.operation == Operation::HardDelete {
+            return Err(Error::Invalid(
+                "imports through Bulk API 2.0 (and hard-delete, which needs it) are not built yet; use --api rest, or delete (to the recycle bin)".into(),
+            ));
+        }
+        let time_zone: chrono_tz::Tz = spec.time_zone.parse().map_err(|_| {
+            Error::Invalid(format!(
+                "{:?} is not a time zone; use a name such as Europe/Berlin or America/New_York",
+                spec.time_zone
+            ))
+        })?;
+        let map = match &spec.map {
+            Some(p) => MapFile::load(p)?,
+            None => MapFile::default(),
+        };
+        let mut source = Source::open(&spec.file, spec.encoding, spec.delimiter)?;
+        let (_, client) = self.client(&spec.connection).await?;
+        let describe = client.describe(&spec.object).await.map_err(|e| match e {
+            salesforce::Error::Api { status: 404, .. } => Error::Invalid(format!(
+                "{} is not an object of this org; check its API name in Schema",
+                spec.object
+            )),
+            other => other.into(),
+        })?;
+        let plan = Plan::new(PlanInput {
+            object: describe["name"].as_str().unwrap_or(&spec.object),
+            operation: spec.operation,
+            describe: &describe,
+            header: &source.header,
+            map: &map,
+            external_id: spec.external_id.as_deref(),
+            date_format: spec.date_format,
+            time_zone,
+            insert_nulls: spec.insert_nulls,
+        })?;
+        let total = count_rows(spec);
+        let run = self.start_run(NewRun {
+            kind: "import",
+            connection: &spec.connection,
+            object: &plan.object,
+            operation: spec.operation.as_str(),
+            input_file: Some(&spec.file),
+            results: spec.results.as_deref(),
+        })?;
+        on_start(&run.summary.run);
+        let mut summary = run.summary.clone();
+        let mut results = Results::open(&summary, &source.header)?;
+        let calls_before = client.calls_sent();
+        let started = Instant::now();
+        let batch = spec
+            .batch_size
+            .clamp(1, salesforce::records::COLLECTION_LIMIT);
+        let mut failure: Option<Error> = None;
+        let mut pending: Vec<(Row, serde_json::Map<String, Value>)> = Vec::with_capacity(batch);
+        let mut done = false;
+        while !done {
+            // Fill a batch with rows that pass the checks; the rest go to
+            // the error file at once.
+            while pending.len() < batch {
+                match source.next_row() {
+                    None => {
+                        done = true;
+                        break;
+                    }
+                    Some(Err(bad)) => {
+                        summary.rows += 1;
+                        summary.failed += 1;
+                        results.error(bad.line, &bad.cells, &bad.reason)?;
+                    }
+                    Some(Ok(row)) => {
+                        summary.rows += 1;
+                        match plan.record(&row.cells) {
+                            Ok(record) => pending.push((row, record)),
+                            Err(why) => {
+                                summary.failed += 1;
+                                results.error(row.line, &row.cells, &why)?;
+                            }
+                        }
+                    }
+                }
+            }
+            if pending.is_empty() {
+                continue;
+            }
+            if failure.is_none() && cancel.is_cancelled() {
+                failure = Some(Error::Cancelled);
+            }
+            if let Some(stop) = &failure {
+                let why = format!("not sent: {stop}");
+                for (row, _) in pending.drain(..) {
+                    summary.failed += 1;
+                    results.error(row.line, &row.cells, &why)?;
+                }
+                continue;
+            }
+            let outcome = self.send_batch(&client, &plan, &pending).await;
+            match outcome {
+                Ok(answers) => {
+                    for ((row, _), r) in pending.drain(..).zip(answers) {
+                        if r.success {
+                            summary.succeeded += 1;
+                            let created = r.created.unwrap_or(plan.operation == Operation::Insert);
+                            match plan.operation {
+                                Operation::Delete | Operation::HardDelete => summary.deleted += 1,
+                                _ if created => summary.created += 1,
+                                _ => summary.updated += 1,
+                            }
+                            let id = r.id.as_deref().unwrap_or_default();
+                            results.success(row.line, &row.cells, id, created)?;
+                        } else {
+                            summary.failed += 1;
+                            results.error(row.line, &row.cells, &record_errors(&r))?;
+                        }
+                    }
+                }
+                Err(salesforce::Error::OutcomeUnknown { what }) => {
+                    // Never sent again blindly: the user looks these up.
+                    let why = format!(
+                        "the connection dropped before Salesforce answered the {what}; look these records up before sending them again"
+                    );
+                    for (row, _) in pending.drain(..) {
+                        summary.unknown += 1;
+                        results.unknown(row.line, &row.cells, &why)?;
+                    }
+                    summary.unknown_file = Some(results.unknown_path.display().to_string());
+                }
+                Err(e) => {
+                    let why = format!("not sent: {e}");
+                    for (row, _) in pending.drain(..) {
+                        summary.failed += 1;
+                        results.error(row.line, &row.cells, &why)?;
+                    }
+                    failure = Some(e.into());
+                }
+            }
+            summary.api_calls = client.calls_sent() - calls_before;
+            results.flush()?;
+            self.save_run(&summary, None, false)?;
+            host.progress(&RunProgress {
+                run: summary.run.clone(),
+                rows_done: summary.rows,
+                rows_total: total,
+                api_calls: summary.api_calls,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        results.flush()?;
+        summary.api_calls = client.calls_sent() - calls_before;
+        summary.status = match &failure {
+            Some(Error::Cancelled) => RunStatus::Cancelled,
+            Some(_) => RunStatus::Failed,
+            None if summary.failed + summary.unknown > 0 => RunStatus::CompletedWithErrors,
+            None => RunStatus::Completed,
+        };
+        let error = failure.as_ref().map(|e| e.to_string());
+        self.save_run(&summary, error.as_deref(), true)?;
+        host.progress(&RunProgress {
+            run: summary.run.clone(),
+            rows_done: summary.rows,
+            rows_total: Some(summary.rows),
+            api_calls: summary.api_calls,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+        tracing::info!(run = %summary.run, status = summary.status.as_str(), rows = summary.rows, failed = summary.failed, "import finished");
+        Ok(summary)
+    }
+
+    async fn send_batch(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        batch: &[(Row, serde_json::Map<String, Value>)],
+    ) -> salesforce::Result<Vec<RecordResult>> {
+        let records: Vec<Value> = batch
+            .iter()
+            .map(|(_, r)| Value::Object(r.clone()))
+            .collect();
+        match plan.operation {
+            Operation::Insert => {
+                client
+                    .write_many(&plan.object, Collection::Create, &records, false)
+                    .await
+            }
+            Operation::Update => {
+                client
+                    .write_many(&plan.object, Collection::Update, &records, false)
+                    .await
+            }
+            Operation::Upsert => {
+                let field = plan.external_id.clone().unwrap_or_else(|| "Id".into());
+                client
+                    .write_many(
+                        &plan.object,
+                        Collection::Upsert {
+                            external_id_field: field,
+                        },
+                        &records,
+                        false,
+                    )
+                    .await
+            }
+            Operation::Delete | Operation::HardDelete => {
+                let ids: Vec<String> = batch
+                    .iter()
+                    .map(|(_, r)| r["Id"].as_str().unwrap_or_default().to_string())
+                    .collect();
+                client.delete_many(&ids, false).await
+            }
+        }
+    }
+}
