@@ -108,6 +108,63 @@ impl Client {
         }
     }
 
+    /// Opens an ingest job; its id is known (and can be saved) before any
+    /// data is sent.
+    pub async fn bulk_create_job(&self, spec: &Ingest, line_ending: &str) -> Result<String> {
+        let mut body = json!({"object": spec.object, "operation": spec.operation, "contentType": "CSV", "lineEnding": line_ending});
+        if let Some(ext) = &spec.external_id_field {
+            body["externalIdFieldName"] = json!(ext);
+        }
+        let job = self
+            .request(Method::POST, "jobs/ingest", &[], Some(&body))
+            .await?
+            .unwrap_or(Value::Null);
+        job["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Protocol("job without id".into()))
+    }
+
+    /// Uploads a job's CSV (gzipped), under the upload limit.
+    pub async fn bulk_upload(&self, job_id: &str, csv_part: &[u8]) -> Result<()> {
+        let upload = Bytes::from(gzip(csv_part));
+        self.execute(
+            Method::PUT,
+            &format!("jobs/ingest/{job_id}/batches"),
+            &[],
+            Some((upload, "text/csv")),
+            &[("content-encoding", "gzip")],
+            Replay::Safe,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Tells Salesforce the upload is complete (`UploadComplete`) or gives
+    /// the job up (`Aborted`).
+    pub async fn bulk_set_state(&self, job_id: &str, state: &str) -> Result<()> {
+        self.request(
+            Method::PATCH,
+            &format!("jobs/ingest/{job_id}"),
+            &[],
+            Some(&json!({"state": state})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Waits for a job to end and answers how it went.
+    pub async fn bulk_wait(&self, job_id: &str, timeout: Duration) -> Result<JobOutcome> {
+        let info = self.wait_job("ingest", job_id, timeout).await?;
+        Ok(JobOutcome {
+            id: job_id.to_string(),
+            state: info["state"].as_str().unwrap_or_default().to_string(),
+            processed: info["numberRecordsProcessed"].as_u64().unwrap_or(0),
+            failed: info["numberRecordsFailed"].as_u64().unwrap_or(0),
+            error_message: info["errorMessage"].as_str().map(str::to_string),
+        })
+    }
+
     /// Loads CSV through Bulk API 2.0: one job per part under the upload
     /// limit. Answers each job's outcome; `results` reads their rows.
     pub async fn bulk_ingest(&self, spec: &Ingest, csv_data: &[u8]) -> Result<Vec<JobOutcome>> {
@@ -118,43 +175,10 @@ impl Client {
         };
         let mut outcomes = vec![];
         for part in split_csv(csv_data, UPLOAD_LIMIT)? {
-            let mut body = json!({"object": spec.object, "operation": spec.operation, "contentType": "CSV", "lineEnding": line_ending});
-            if let Some(ext) = &spec.external_id_field {
-                body["externalIdFieldName"] = json!(ext);
-            }
-            let job = self
-                .request(Method::POST, "jobs/ingest", &[], Some(&body))
-                .await?
-                .unwrap_or(Value::Null);
-            let id = job["id"]
-                .as_str()
-                .ok_or_else(|| Error::Protocol("job without id".into()))?
-                .to_string();
-            let upload = Bytes::from(gzip(&part));
-            self.execute(
-                Method::PUT,
-                &format!("jobs/ingest/{id}/batches"),
-                &[],
-                Some((upload, "text/csv")),
-                &[("content-encoding", "gzip")],
-                Replay::Safe,
-            )
-            .await?;
-            self.request(
-                Method::PATCH,
-                &format!("jobs/ingest/{id}"),
-                &[],
-                Some(&json!({"state": "UploadComplete"})),
-            )
-            .await?;
-            let info = self.wait_job("ingest", &id, spec.timeout).await?;
-            outcomes.push(JobOutcome {
-                id,
-                state: info["state"].as_str().unwrap_or_default().to_string(),
-                processed: info["numberRecordsProcessed"].as_u64().unwrap_or(0),
-                failed: info["numberRecordsFailed"].as_u64().unwrap_or(0),
-                error_message: info["errorMessage"].as_str().map(str::to_string),
-            });
+            let id = self.bulk_create_job(spec, line_ending).await?;
+            self.bulk_upload(&id, &part).await?;
+            self.bulk_set_state(&id, "UploadComplete").await?;
+            outcomes.push(self.bulk_wait(&id, spec.timeout).await?);
         }
         Ok(outcomes)
     }

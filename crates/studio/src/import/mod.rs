@@ -168,6 +168,67 @@ impl Results {
     }
 }
 
+/// What became of one row sent.
+pub(crate) enum RowOutcome {
+    Done(RecordResult),
+    /// Salesforce may or may not have written it: never sent again blindly.
+    Unknown(String),
+}
+
+/// Rows per Bulk API 2.0 job: big enough to be worth a job, small enough
+/// that a job's rows and results stay a few megabytes in memory.
+const BULK_PART_ROWS: usize = 10_000;
+/// Over this many rows, `--api auto` uses Bulk API 2.0 (as Data Loader
+/// switches at a threshold of its own).
+const AUTO_BULK_OVER: u64 = 2_000;
+const BULK_JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// A cell as Bulk API 2.0 CSV takes it (`#N/A` blanks a field).
+fn bulk_cell(v: &Value) -> String {
+    match v {
+        Value::Null => "#N/A".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The batch as one Bulk CSV: the columns any record uses (a lookup as
+/// `Parent.ExtId__c`), and each row's cells in that order.
+fn bulk_csv(records: &[&serde_json::Map<String, Value>]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut columns: Vec<String> = vec![];
+    for r in records {
+        for (k, v) in r.iter() {
+            let c = match v {
+                Value::Object(m) => match m.keys().next() {
+                    Some(f) => format!("{k}.{f}"),
+                    None => k.clone(),
+                },
+                _ => k.clone(),
+            };
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
+    }
+    let rows = records
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| {
+                    let (head, tail) = c.split_once('.').unwrap_or((c, ""));
+                    match r.get(head) {
+                        Some(Value::Object(m)) => m.get(tail).map(bulk_cell).unwrap_or_default(),
+                        Some(v) => bulk_cell(v),
+                        None => String::new(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (columns, rows)
+}
+
 /// Salesforce's errors for one record, as the error file says them:
 /// `CODE: message [fields]`.
 fn record_errors(r: &RecordResult) -> String {
@@ -209,9 +270,9 @@ impl Studio {
         cancel: &Cancel,
         on_start: impl FnOnce(&str),
     ) -> Result<RunSummary> {
-        if spec.api == Api::Bulk || spec.operation == Operation::HardDelete {
+        if spec.api == Api::Rest && spec.operation == Operation::HardDelete {
             return Err(Error::Invalid(
-                "imports through Bulk API 2.0 (and hard-delete, which needs it) are not built yet; use --api rest, or delete (to the recycle bin)".into(),
+                "hard-delete needs Bulk API 2.0 (the REST API deletes to the recycle bin); use --api bulk or auto".into(),
             ));
         }
         let time_zone: chrono_tz::Tz = spec.time_zone.parse().map_err(|_| {
@@ -258,9 +319,19 @@ impl Studio {
         let mut results = Results::open(&summary, &source.header)?;
         let calls_before = client.calls_sent();
         let started = Instant::now();
-        let batch = spec
-            .batch_size
-            .clamp(1, salesforce::records::COLLECTION_LIMIT);
+        let bulk = match spec.api {
+            Api::Bulk => true,
+            Api::Rest => false,
+            Api::Auto => {
+                spec.operation == Operation::HardDelete || total.unwrap_or(0) > AUTO_BULK_OVER
+            }
+        };
+        let batch = if bulk {
+            BULK_PART_ROWS
+        } else {
+            spec.batch_size
+                .clamp(1, salesforce::records::COLLECTION_LIMIT)
+        };
         let mut failure: Option<Error> = None;
         let mut pending: Vec<(Row, serde_json::Map<String, Value>)> = Vec::with_capacity(batch);
         let mut done = false;
@@ -304,10 +375,20 @@ impl Studio {
                 }
                 continue;
             }
-            let outcome = self.send_batch(&client, &plan, &pending).await;
+            let outcome = self.send_batch(&client, &plan, &pending, bulk).await;
             match outcome {
                 Ok(answers) => {
-                    for ((row, _), r) in pending.drain(..).zip(answers) {
+                    for ((row, _), answer) in pending.drain(..).zip(answers) {
+                        let r = match answer {
+                            RowOutcome::Done(r) => r,
+                            RowOutcome::Unknown(why) => {
+                                summary.unknown += 1;
+                                results.unknown(row.line, &row.cells, &why)?;
+                                summary.unknown_file =
+                                    Some(results.unknown_path.display().to_string());
+                                continue;
+                            }
+                        };
                         if r.success {
                             summary.succeeded += 1;
                             let created = r.created.unwrap_or(plan.operation == Operation::Insert);
@@ -323,17 +404,6 @@ impl Studio {
                             results.error(row.line, &row.cells, &record_errors(&r))?;
                         }
                     }
-                }
-                Err(salesforce::Error::OutcomeUnknown { what }) => {
-                    // Never sent again blindly: the user looks these up.
-                    let why = format!(
-                        "the connection dropped before Salesforce answered the {what}; look these records up before sending them again"
-                    );
-                    for (row, _) in pending.drain(..) {
-                        summary.unknown += 1;
-                        results.unknown(row.line, &row.cells, &why)?;
-                    }
-                    summary.unknown_file = Some(results.unknown_path.display().to_string());
                 }
                 Err(e) => {
                     let why = format!("not sent: {e}");
@@ -381,12 +451,16 @@ impl Studio {
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
-    ) -> salesforce::Result<Vec<RecordResult>> {
+        bulk: bool,
+    ) -> salesforce::Result<Vec<RowOutcome>> {
+        if bulk {
+            return self.send_bulk_part(client, plan, batch).await;
+        }
         let records: Vec<Value> = batch
             .iter()
             .map(|(_, r)| Value::Object(r.clone()))
             .collect();
-        match plan.operation {
+        let answers = match plan.operation {
             Operation::Insert => {
                 client
                     .write_many(&plan.object, Collection::Create, &records, false)
@@ -417,6 +491,151 @@ impl Studio {
                     .collect();
                 client.delete_many(&ids, false).await
             }
+        };
+        match answers {
+            Ok(a) => Ok(a.into_iter().map(RowOutcome::Done).collect()),
+            // Never sent again blindly: the user looks these up.
+            Err(salesforce::Error::OutcomeUnknown { what }) => {
+                let why = format!(
+                    "the connection dropped before Salesforce answered the {what}; look these records up before sending them again"
+                );
+                Ok(batch
+                    .iter()
+                    .map(|_| RowOutcome::Unknown(why.clone()))
+                    .collect())
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// One Bulk API 2.0 job for the batch. Results come back in no set
+    /// order, so each is matched to its row by the cells it echoes (rows
+    /// sent with identical cells are interchangeable), never by position.
+    async fn send_bulk_part(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        batch: &[(Row, serde_json::Map<String, Value>)],
+    ) -> salesforce::Result<Vec<RowOutcome>> {
+        let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
+        let (columns, rows) = if matches!(plan.operation, Operation::Delete | Operation::HardDelete)
+        {
+            let ids = records
+                .iter()
+                .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
+                .collect();
+            (vec!["Id".to_string()], ids)
+        } else {
+            bulk_csv(&records)
+        };
+        let local = |e: String| salesforce::Error::Local(format!("building the Bulk CSV: {e}"));
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record(&columns).map_err(|e| local(e.to_string()))?;
+        let mut waiting: std::collections::HashMap<&[String], std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            w.write_record(row).map_err(|e| local(e.to_string()))?;
+            waiting.entry(row.as_slice()).or_default().push_back(i);
+        }
+        let data = w.into_inner().map_err(|e| local(e.to_string()))?;
+        let spec = salesforce::Ingest {
+            object: plan.object.clone(),
+            operation: match plan.operation {
+                Operation::Insert => "insert",
+                Operation::Update => "update",
+                Operation::Upsert => "upsert",
+                Operation::Delete => "delete",
+                Operation::HardDelete => "hardDelete",
+            }
+            .into(),
+            external_id_field: plan.external_id.clone(),
+            timeout: BULK_JOB_TIMEOUT,
+        };
+        let job = client.bulk_create_job(&spec, "LF").await?;
+        tracing::info!(job = %job, rows = batch.len(), "bulk job opened");
+        if let Err(e) = client.bulk_upload(&job, &data).await {
+            let _ = client.bulk_set_state(&job, "Aborted").await;
+            return Err(e);
+        }
+        client.bulk_set_state(&job, "UploadComplete").await?;
+        let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
+        let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
+        for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
+            let mut bytes: Vec<u8> = vec![];
+            client.bulk_results(&job, kind, &mut bytes).await?;
+            let mut r = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+            let header: Vec<String> = r
+                .headers()
+                .map(|h| h.iter().map(str::to_string).collect())
+                .unwrap_or_default();
+            let at: Vec<Option<usize>> = columns
+                .iter()
+                .map(|c| header.iter().position(|h| h == c))
+                .collect();
+            let sf = |name: &str| header.iter().position(|h| h == name);
+            let (id_at, created_at, error_at) = (sf("sf__Id"), sf("sf__Created"), sf("sf__Error"));
+            for rec in r.records() {
+                let rec = rec.map_err(|e| {
+                    salesforce::Error::Protocol(format!("{kind} of job {job}: {e}"))
+                })?;
+                let key: Vec<String> = at
+                    .iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string())
+                    .collect();
+                let Some(i) = waiting.get_mut(key.as_slice()).and_then(|q| q.pop_front()) else {
+                    tracing::warn!(job = %job, kind, "a result row matches no row sent");
+                    continue;
+                };
+                let field =
+                    |at: Option<usize>| at.and_then(|a| rec.get(a)).unwrap_or_default().to_string();
+                let result = match kind {
+                    "successfulResults" => RecordResult {
+                        id: Some(field(id_at)).filter(|s| !s.is_empty()),
+                        success: true,
+                        created: Some(field(created_at).eq_ignore_ascii_case("true")),
+                        errors: vec![],
+                    },
+                    "failedResults" => {
+                        let text = field(error_at);
+                        let (code, message) = text.split_once(':').unwrap_or(("BULK_ERROR", &text));
+                        RecordResult {
+                            id: Some(field(id_at)).filter(|s| !s.is_empty()),
+                            success: false,
+                            created: None,
+                            errors: vec![salesforce::RecordError {
+                                code: code.to_string(),
+                                message: message.trim_end_matches(" --").to_string(),
+                                fields: vec![],
+                            }],
+                        }
+                    }
+                    _ => RecordResult {
+                        id: None,
+                        success: false,
+                        created: None,
+                        errors: vec![salesforce::RecordError {
+                            code: "NOT_PROCESSED".into(),
+                            message: format!(
+                                "job {job} ended {} before this row was processed{}",
+                                outcome.state,
+                                outcome
+                                    .error_message
+                                    .as_deref()
+                                    .map(|m| format!(": {m}"))
+                                    .unwrap_or_default()
+                            ),
+                            fields: vec![],
+                        }],
+                    },
+                };
+                out[i] = Some(RowOutcome::Done(result));
+            }
+        }
+        let missing =
+            format!("job {job} reported nothing for this row; look it up before sending it again");
+        Ok(out
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| RowOutcome::Unknown(missing.clone())))
+            .collect())
     }
 }
