@@ -107,10 +107,11 @@ pub struct Args {
     /// An empty cell blanks the field (otherwise it is left as it is).
     #[arg(long)]
     insert_nulls: bool,
-    /// Skip rows whose values already match (not built yet).
+    /// Skip rows whose values already match the record: no API call spent on them.
     #[arg(long)]
     only_changed: bool,
-    /// Predict each row's outcome without writing (not built yet).
+    /// Read only: predict each row (create, update, unchanged, reject) and
+    /// the API calls the import will use; write nothing.
     #[arg(long)]
     dry_run: bool,
     /// Where the result files go (default: the run's folder).
@@ -161,17 +162,27 @@ pub fn finish(
         }
         Format::Text => {
             line(format!(
-                "{}: {} rows, {} succeeded ({} created, {} updated, {} deleted), {} failed, {} unknown; {} API calls",
+                "{}: {} rows, {} succeeded ({} created, {} updated, {} unchanged, {} deleted), {} failed, {} unknown; {} API calls",
                 summary.status.as_str(),
                 summary.rows,
                 summary.succeeded,
                 summary.created,
                 summary.updated,
+                summary.unchanged,
                 summary.deleted,
                 summary.failed,
                 summary.unknown,
                 summary.api_calls
             ))?;
+            if let Some(calls) = summary.forecast_api_calls {
+                line(format!(
+                    "dry run: nothing was written; the import will use about {calls} API calls{}",
+                    summary
+                        .api_calls_left
+                        .map(|left| format!(" ({left} left today)"))
+                        .unwrap_or_default()
+                ))?;
+            }
             line(format!("success file: {}", summary.success_file))?;
             line(format!("error file: {}", summary.error_file))?;
             if let Some(u) = &summary.unknown_file {
@@ -194,11 +205,6 @@ pub fn finish(
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
-    if args.dry_run || args.only_changed {
-        return Err(Fatal::new(
-            "--dry-run and --only-changed are not built yet. Run without them.",
-        ));
-    }
     let studio = crate::connections::open_studio()?;
     let mut spec = ImportSpec::new(
         &args.connection,
@@ -240,6 +246,8 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     };
     spec.time_zone = args.time_zone.clone();
     spec.insert_nulls = args.insert_nulls;
+    spec.dry_run = args.dry_run;
+    spec.only_changed = args.only_changed;
     spec.results = args.results.clone();
     // Ctrl-C or SIGTERM: stop after the requests in flight, with every row
     // accounted for in the result files.

@@ -575,3 +575,145 @@ fn large_files_go_through_bulk_api_and_results_find_their_rows() {
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn a_dry_run_predicts_what_the_import_then_does() {
+    let home = temp("import-dry");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    control(
+        &org.url,
+        "POST",
+        "seed",
+        serde_json::json!({"fields": {
+            "Contact": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}],
+            "Account": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]
+        }}),
+    );
+    let setup = home.join("setup.csv");
+    std::fs::write(&setup, "Name,ERP_Id__c\nParent Co,A-1\n").unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Account",
+            "--operation",
+            "insert",
+            "--file",
+            setup.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(
+        &setup,
+        "ERP_Id__c,LastName,Title,Account.ERP_Id__c\nD-1,Same,Keep,A-1\nD-2,Changing,Old,A-1\n",
+    )
+    .unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "insert",
+            "--file",
+            setup.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    let file = home.join("upsert.csv");
+    std::fs::write(
+        &file,
+        "ERP_Id__c,LastName,Title,Account.ERP_Id__c,Birthdate\n\
+         D-1,Same,Keep,A-1,\n\
+         D-2,Changing,New,A-1,\n\
+         D-3,Fresh,New,A-1,\n\
+         D-4,Orphan,New,A-404,\n\
+         D-5,Bad date,New,A-1,someday\n",
+    )
+    .unwrap();
+    let args = |dry: bool| {
+        let mut a = vec![
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "upsert",
+            "--external-id",
+            "ERP_Id__c",
+            "--only-changed",
+            "--format",
+            "json",
+            "--file",
+            file.to_str().unwrap(),
+        ];
+        if dry {
+            a.push("--dry-run");
+        }
+        a
+    };
+    let before = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName, Title FROM Contact WHERE ERP_Id__c != null ORDER BY LastName",
+        ],
+    );
+    let dry = syncstudio(&home, &args(true));
+    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry.stderr));
+    let predicted = summary(&dry);
+    let after_dry = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName, Title FROM Contact WHERE ERP_Id__c != null ORDER BY LastName",
+        ],
+    );
+    assert_eq!(before.stdout, after_dry.stdout, "a dry run writes nothing");
+    let counts = |s: &serde_json::Value| {
+        ["created", "updated", "unchanged", "failed", "succeeded"].map(|k| s[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&predicted), [1, 1, 1, 2, 3]);
+    let errors = column(predicted["error_file"].as_str().unwrap(), "sf__Error").join("\n");
+    assert!(
+        errors.contains("no Account has ERP_Id__c = \"A-404\""),
+        "{errors}"
+    );
+    assert!(errors.contains("not a date"), "{errors}");
+    assert!(predicted["forecast_api_calls"].as_u64().unwrap() >= 1);
+    assert!(predicted["api_calls_left"].as_u64().unwrap() > 0);
+
+    let real = syncstudio(&home, &args(false));
+    assert_eq!(real.status.code(), Some(1));
+    let done = summary(&real);
+    assert_eq!(counts(&done), counts(&predicted), "the prediction held");
+    let sorted = |p: &serde_json::Value| {
+        let mut r = rows_of(p.as_str().unwrap());
+        r.sort();
+        r
+    };
+    assert_eq!(sorted(&done["error_file"]), [5, 6]);
+    assert_eq!(sorted(&predicted["error_file"]), [5, 6]);
+    let titles = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName, Title FROM Contact WHERE ERP_Id__c != null ORDER BY LastName",
+        ],
+    );
+    assert_eq!(
+        text(&titles.stdout),
+        "LastName,Title\nChanging,New\nFresh,New\nSame,Keep\n"
+    );
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -80,6 +80,14 @@ pub struct RunSummary {
     pub error_file: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unknown_file: Option<String>,
+    /// A dry run's forecast: the API calls the real import will use.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
+    pub forecast_api_calls: Option<u64>,
+    /// A dry run's reading of the org's allowance: calls left today.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
+    pub api_calls_left: Option<u64>,
 }
 
 /// Where a run stands, for a progress bar.
@@ -138,7 +146,9 @@ pub(crate) fn migration() -> &'static str {
         api_calls INTEGER NOT NULL DEFAULT 0,
         error TEXT,
         started_at TEXT NOT NULL,
-        finished_at TEXT
+        finished_at TEXT,
+        forecast_api_calls INTEGER,
+        api_calls_left INTEGER
     );
     CREATE INDEX runs_started ON runs (started_at);"
 }
@@ -190,6 +200,8 @@ fn summary_of(r: &rusqlite::Row) -> rusqlite::Result<RunSummary> {
         success_file: r.get("success_file")?,
         error_file: r.get("error_file")?,
         unknown_file: r.get("unknown_file")?,
+        forecast_api_calls: r.get("forecast_api_calls")?,
+        api_calls_left: r.get("api_calls_left")?,
     })
 }
 
@@ -239,6 +251,8 @@ impl Studio {
             success_file: file("success.csv"),
             error_file: file("error.csv"),
             unknown_file: None,
+            forecast_api_calls: None,
+            api_calls_left: None,
         };
         self.store.db().execute(
             "INSERT INTO runs (id, kind, connection, object, operation, status, input_file, folder,
@@ -275,7 +289,8 @@ impl Studio {
             "UPDATE runs SET status = ?2, rows = ?3, succeeded = ?4, failed = ?5, unknown = ?6,
                 created = ?7, updated = ?8, unchanged = ?9, deleted = ?10, api_calls = ?11,
                 unknown_file = ?12, error = ?13,
-                finished_at = CASE WHEN ?14 THEN ?15 ELSE finished_at END
+                finished_at = CASE WHEN ?14 THEN ?15 ELSE finished_at END,
+                forecast_api_calls = ?16, api_calls_left = ?17
              WHERE id = ?1",
             params![
                 s.run,
@@ -293,6 +308,8 @@ impl Studio {
                 error,
                 finished,
                 chrono::Utc::now().to_rfc3339(),
+                s.forecast_api_calls,
+                s.api_calls_left,
             ],
         )?;
         Ok(())

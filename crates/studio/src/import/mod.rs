@@ -5,6 +5,7 @@
 //! ends in exactly one of the success, error or unknown files, matched to
 //! its input line by our own index, never by position in an answer.
 
+pub mod lookup;
 pub mod plan;
 pub mod source;
 
@@ -42,6 +43,10 @@ pub struct ImportSpec {
     pub date_format: DateFormat,
     pub time_zone: String,
     pub insert_nulls: bool,
+    /// Read only: predict each row's outcome and the API calls, write nothing.
+    pub dry_run: bool,
+    /// Skip rows whose values already match the record (no call spent).
+    pub only_changed: bool,
     pub results: Option<PathBuf>,
 }
 
@@ -61,6 +66,8 @@ impl ImportSpec {
             date_format: DateFormat::Iso,
             time_zone: "UTC".into(),
             insert_nulls: false,
+            dry_run: false,
+            only_changed: false,
             results: None,
         }
     }
@@ -167,6 +174,30 @@ impl Results {
         Ok(())
     }
 }
+
+/// What a dry run predicts for a row, or what `--only-changed` settles
+/// without sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+}
+
+enum Screened {
+    Done {
+        row: Row,
+        id: String,
+        action: Action,
+    },
+    Rejected {
+        row: Row,
+        why: String,
+    },
+}
+
+type Batch = Vec<(Row, serde_json::Map<String, Value>)>;
 
 /// What became of one row sent.
 pub(crate) enum RowOutcome {
@@ -307,7 +338,7 @@ impl Studio {
         })?;
         let total = count_rows(spec);
         let run = self.start_run(NewRun {
-            kind: "import",
+            kind: if spec.dry_run { "dry-run" } else { "import" },
             connection: &spec.connection,
             object: &plan.object,
             operation: spec.operation.as_str(),
@@ -375,6 +406,52 @@ impl Studio {
                 }
                 continue;
             }
+            let screen = spec.dry_run
+                || (spec.only_changed
+                    && matches!(plan.operation, Operation::Update | Operation::Upsert));
+            if screen {
+                let checked = self
+                    .screen_batch(&client, &plan, std::mem::take(&mut pending), spec)
+                    .await;
+                match checked {
+                    Ok((settled, to_send)) => {
+                        for s in settled {
+                            match s {
+                                Screened::Rejected { row, why } => {
+                                    summary.failed += 1;
+                                    results.error(row.line, &row.cells, &why)?;
+                                }
+                                Screened::Done { row, id, action } => {
+                                    summary.succeeded += 1;
+                                    match action {
+                                        Action::Create => summary.created += 1,
+                                        Action::Update => summary.updated += 1,
+                                        Action::Unchanged => summary.unchanged += 1,
+                                        Action::Delete => summary.deleted += 1,
+                                    }
+                                    let created = action == Action::Create;
+                                    results.success(row.line, &row.cells, &id, created)?;
+                                }
+                            }
+                        }
+                        pending = to_send;
+                    }
+                    Err((e, rows)) => {
+                        let why = format!("not sent: {e}");
+                        for (row, _) in rows {
+                            summary.failed += 1;
+                            results.error(row.line, &row.cells, &why)?;
+                        }
+                        failure = Some(e.into());
+                        continue;
+                    }
+                }
+                if pending.is_empty() {
+                    summary.api_calls = client.calls_sent() - calls_before;
+                    self.save_run(&summary, None, false)?;
+                    continue;
+                }
+            }
             let outcome = self.send_batch(&client, &plan, &pending, bulk).await;
             match outcome {
                 Ok(answers) => {
@@ -427,6 +504,18 @@ impl Studio {
         }
         results.flush()?;
         summary.api_calls = client.calls_sent() - calls_before;
+        if spec.dry_run {
+            let writes = summary.created + summary.updated + summary.deleted;
+            // A Bulk job: open, upload, close, a few polls, three result
+            // files. REST: one call a batch, plus the version and describe.
+            summary.forecast_api_calls = Some(if bulk {
+                writes.div_ceil(BULK_PART_ROWS as u64) * 9
+            } else {
+                writes.div_ceil(batch as u64) + 2
+            });
+            let (used, limit) = client.api_usage();
+            summary.api_calls_left = (limit > 0).then(|| limit.saturating_sub(used));
+        }
         summary.status = match &failure {
             Some(Error::Cancelled) => RunStatus::Cancelled,
             Some(_) => RunStatus::Failed,
@@ -444,6 +533,89 @@ impl Studio {
         });
         tracing::info!(run = %summary.run, status = summary.status.as_str(), rows = summary.rows, failed = summary.failed, "import finished");
         Ok(summary)
+    }
+
+    /// Reads what the org holds for a batch: in a dry run every row gets
+    /// its predicted outcome; with `--only-changed` the rows that would
+    /// change nothing are settled, and the rest answered to be sent.
+    async fn screen_batch(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        batch: Batch,
+        spec: &ImportSpec,
+    ) -> std::result::Result<(Vec<Screened>, Batch), (salesforce::Error, Batch)> {
+        let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
+        let found = match lookup::existing(client, plan, &records).await {
+            Ok(f) => f,
+            Err(e) => return Err((e, batch)),
+        };
+        let parents = if spec.dry_run {
+            match lookup::missing_parents(client, plan, &records).await {
+                Ok(p) => p,
+                Err(e) => return Err((e, batch)),
+            }
+        } else {
+            vec![vec![]; batch.len()]
+        };
+        let mut settled = vec![];
+        let mut to_send = vec![];
+        let op = plan.operation;
+        for (((row, record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
+            if !missing.is_empty() {
+                settled.push(Screened::Rejected {
+                    row,
+                    why: missing.join("; "),
+                });
+                continue;
+            }
+            let id_of = |r: &serde_json::Map<String, Value>| {
+                r.get("Id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let verdict = match (&existing, op) {
+                (lookup::Existing::Many, _) => Err(format!(
+                    "DUPLICATE_EXTERNAL_ID: more than one {} has this {}",
+                    plan.object,
+                    plan.external_id.as_deref().unwrap_or("key")
+                )),
+                (lookup::Existing::None, Operation::Insert | Operation::Upsert) => {
+                    Ok((String::new(), Action::Create))
+                }
+                (lookup::Existing::None, _) => Err(format!(
+                    "NOT_FOUND: no {} with Id {}",
+                    plan.object,
+                    id_of(&record)
+                )),
+                (lookup::Existing::Found { id, .. }, Operation::Delete | Operation::HardDelete) => {
+                    Ok((id.clone(), Action::Delete))
+                }
+                (
+                    lookup::Existing::Found {
+                        id,
+                        record: current,
+                    },
+                    _,
+                ) => {
+                    let same = lookup::unchanged(plan, &record, current);
+                    if same && spec.only_changed {
+                        Ok((id.clone(), Action::Unchanged))
+                    } else {
+                        Ok((id.clone(), Action::Update))
+                    }
+                }
+            };
+            match verdict {
+                Err(why) => settled.push(Screened::Rejected { row, why }),
+                Ok((id, action)) if spec.dry_run || action == Action::Unchanged => {
+                    settled.push(Screened::Done { row, id, action })
+                }
+                Ok(_) => to_send.push((row, record)),
+            }
+        }
+        Ok((settled, to_send))
     }
 
     async fn send_batch(
