@@ -205,7 +205,6 @@ pub fn finish(
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
-    let studio = crate::connections::open_studio()?;
     let mut spec = ImportSpec::new(
         &args.connection,
         &args.object,
@@ -249,8 +248,20 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     spec.dry_run = args.dry_run;
     spec.only_changed = args.only_changed;
     spec.results = args.results.clone();
-    // Ctrl-C or SIGTERM: stop after the requests in flight, with every row
-    // accounted for in the result files.
+    drive(Job::Import(spec), args.format).await
+}
+
+/// What to run: an import, or the failed rows of one again.
+pub enum Job {
+    Import(ImportSpec),
+    Retry { run: String, file: Option<PathBuf> },
+}
+
+/// Runs an import-like job as the CLI shows one: the run line first, a
+/// progress bar on a terminal, Ctrl-C to stop after the requests in
+/// flight, the summary last.
+pub async fn drive(job: Job, format: Format) -> Result<ExitCode, Fatal> {
+    let studio = crate::connections::open_studio()?;
     let cancel = Cancel::new();
     let stopper = cancel.clone();
     let stop = crate::stop_requested();
@@ -262,15 +273,19 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
         terminal: std::io::stderr().is_terminal(),
     };
     let mut started: Result<(), Fatal> = Ok(());
-    let summary = studio
-        .import(&spec, &bar, &cancel, |id| {
-            started = line(format!("run {id}"))
-        })
-        .await?;
+    let on_start = |id: &str| started = line(format!("run {id}"));
+    let summary = match job {
+        Job::Import(spec) => studio.import(&spec, &bar, &cancel, on_start).await?,
+        Job::Retry { run, file } => {
+            studio
+                .retry_import(&run, file, &bar, &cancel, on_start)
+                .await?
+        }
+    };
     started?;
     if bar.terminal {
         crate::output::note("");
     }
     let error = studio.run_error(&summary.run)?;
-    finish(&summary, args.format, error.as_deref())
+    finish(&summary, format, error.as_deref())
 }

@@ -183,6 +183,8 @@ async fn main() -> ExitCode {
         // An import handles Ctrl-C itself: it stops after the requests in
         // flight, with every row in a result file.
         Command::Import(args) => import::run(args).await,
+        // A retry is an import: it handles Ctrl-C itself.
+        Command::Runs(c @ runs::Command::Retry { .. }) => runs::run(c).await,
         Command::Runs(c) => interruptible(runs::run(c)).await,
     };
     match result {

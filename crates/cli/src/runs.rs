@@ -19,12 +19,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Send an import's failed rows again (from its error file, or a fixed
+    /// copy of it), as a new run linked to the first.
+    Retry {
+        run: String,
+        /// The error file, fixed by hand.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
-    let studio = crate::connections::open_studio()?;
+    let open = crate::connections::open_studio;
     match cmd {
+        Command::Retry { run, file, format } => {
+            crate::import::drive(crate::import::Job::Retry { run, file }, format).await
+        }
         Command::List { format } => {
+            let studio = open()?;
             let runs = studio.runs()?;
             match format {
                 Format::Json => {
@@ -52,6 +66,7 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run, format } => {
+            let studio = open()?;
             let summary = studio.run(&run)?;
             let error = studio.run_error(&summary.run)?;
             finish(&summary, format, error.as_deref()).map(|_| ExitCode::SUCCESS)

@@ -717,3 +717,114 @@ fn a_dry_run_predicts_what_the_import_then_does() {
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn retry_sends_the_failed_rows_again_from_a_fixed_error_file() {
+    let home = temp("import-retry");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("accounts.csv");
+    let long = "L".repeat(300);
+    std::fs::write(
+        &file,
+        format!("Name;Employees;Industry\nGood One;10;Technology\nBad Count;ten;Technology\n{long};5;Retail\nGood Two;20;\n"),
+    )
+    .unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Account",
+            "--operation",
+            "insert",
+            "--file",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let first = summary(&o);
+    assert_eq!(first["failed"], 2);
+    // Retried as they are, they fail again; the run is linked and keeps
+    // the lines of the first file.
+    let o = syncstudio(
+        &home,
+        &[
+            "runs",
+            "retry",
+            first["run"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let again = summary(&o);
+    assert_eq!(
+        (again["rows"].as_u64(), again["failed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(rows_of(again["error_file"].as_str().unwrap()), [3, 4]);
+    // Fixed by hand (the error file as a spreadsheet would save it).
+    let fixed = home.join("fixed.csv");
+    let edited = std::fs::read_to_string(first["error_file"].as_str().unwrap())
+        .unwrap()
+        .replace(",ten,", ",10,")
+        .replace(&long, "Bad Length");
+    std::fs::write(&fixed, edited).unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "runs",
+            "retry",
+            first["run"].as_str().unwrap(),
+            "--file",
+            fixed.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let done = summary(&o);
+    assert_eq!(
+        (done["rows"].as_u64(), done["created"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let ok = done["success_file"].as_str().unwrap();
+    assert_eq!(rows_of(ok), [3, 4], "lines of the first file");
+    let mut header = csv::Reader::from_path(ok).unwrap();
+    let header: Vec<String> = header
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "Name",
+            "Employees",
+            "Industry",
+            "sf__Row",
+            "sf__Id",
+            "sf__Created"
+        ],
+        "no sf__ column twice"
+    );
+    let o = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT Name FROM Account WHERE Name LIKE 'Bad%' ORDER BY Name",
+        ],
+    );
+    assert_eq!(text(&o.stdout), "Name\nBad Count\nBad Length\n");
+    let o = syncstudio(&home, &["runs", "retry", done["run"].as_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line(&o).contains("no failed rows"));
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}

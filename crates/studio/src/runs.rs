@@ -148,7 +148,9 @@ pub(crate) fn migration() -> &'static str {
         started_at TEXT NOT NULL,
         finished_at TEXT,
         forecast_api_calls INTEGER,
-        api_calls_left INTEGER
+        api_calls_left INTEGER,
+        spec TEXT,
+        retry_of TEXT
     );
     CREATE INDEX runs_started ON runs (started_at);"
 }
@@ -213,6 +215,9 @@ pub(crate) struct NewRun<'a> {
     pub input_file: Option<&'a Path>,
     /// `--results DIR`, else the run's own folder.
     pub results: Option<&'a Path>,
+    /// What started it (an import's options, as JSON), for a retry.
+    pub spec: Option<String>,
+    pub retry_of: Option<&'a str>,
 }
 
 impl Studio {
@@ -256,8 +261,8 @@ impl Studio {
         };
         self.store.db().execute(
             "INSERT INTO runs (id, kind, connection, object, operation, status, input_file, folder,
-                success_file, error_file, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10)",
+                success_file, error_file, started_at, spec, retry_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 id,
                 new.kind,
@@ -269,6 +274,8 @@ impl Studio {
                 summary.success_file,
                 summary.error_file,
                 chrono::Utc::now().to_rfc3339(),
+                new.spec,
+                new.retry_of,
             ],
         )?;
         tracing::info!(run = %id, kind = new.kind, object = new.object, operation = new.operation, "run started");
@@ -330,6 +337,16 @@ impl Studio {
             .query_row("SELECT * FROM runs WHERE id = ?1", [id.trim()], summary_of)
             .optional()?
             .ok_or_else(|| Error::Invalid(format!("no run {:?}", id.trim())))
+    }
+
+    /// The options a run was started with (JSON), when it keeps them.
+    pub(crate) fn run_spec(&self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .db()
+            .query_row("SELECT spec FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .flatten())
     }
 
     /// Why a run ended as it did, when it failed.

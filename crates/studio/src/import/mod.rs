@@ -19,15 +19,16 @@ use source::{DelimiterChoice, EncodingChoice, Row, Source};
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Api {
     Auto,
     Bulk,
     Rest,
 }
 
-/// Everything `syncstudio import` and the wizard ask.
-#[derive(Debug, Clone)]
+/// Everything `syncstudio import` and the wizard ask; kept with the run,
+/// so a retry sends its failed rows the same way.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ImportSpec {
     pub connection: String,
     pub object: String,
@@ -48,6 +49,9 @@ pub struct ImportSpec {
     /// Skip rows whose values already match the record (no call spent).
     pub only_changed: bool,
     pub results: Option<PathBuf>,
+    /// The run whose failed rows this one sends again.
+    #[serde(default)]
+    pub retry_of: Option<String>,
 }
 
 impl ImportSpec {
@@ -69,12 +73,16 @@ impl ImportSpec {
             dry_run: false,
             only_changed: false,
             results: None,
+            retry_of: None,
         }
     }
 }
 
 /// The three result files, each the input row as written plus ours.
 struct Results {
+    /// The input columns written back (our own `sf__` columns of a retried
+    /// error file are left out, and written anew).
+    keep: Vec<usize>,
     success: csv::Writer<std::fs::File>,
     error: csv::Writer<std::fs::File>,
     unknown: Option<csv::Writer<std::fs::File>>,
@@ -89,7 +97,12 @@ fn writer(path: &str) -> Result<csv::Writer<std::fs::File>> {
 }
 
 impl Results {
-    fn open(summary: &RunSummary, header: &[String]) -> Result<Results> {
+    fn open(summary: &RunSummary, full_header: &[String]) -> Result<Results> {
+        let keep: Vec<usize> = (0..full_header.len())
+            .filter(|&i| !full_header[i].to_ascii_lowercase().starts_with("sf__"))
+            .collect();
+        let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
+        let header = &header[..];
         let mut success = writer(&summary.success_file)?;
         let mut error = writer(&summary.error_file)?;
         success.write_record(header.iter().map(String::as_str).chain([
@@ -105,6 +118,7 @@ impl Results {
         )?;
         let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
         Ok(Results {
+            keep,
             success,
             error,
             unknown: None,
@@ -118,10 +132,9 @@ impl Results {
     /// or cut, and its error says so).
     fn cells<'a>(&self, cells: &'a [String]) -> impl Iterator<Item = &'a str> + use<'a> {
         let width = self.width;
-        cells
-            .iter()
-            .map(String::as_str)
-            .chain(std::iter::repeat(""))
+        let keep = self.keep.clone();
+        keep.into_iter()
+            .map(move |i| cells.get(i).map(String::as_str).unwrap_or(""))
             .take(width)
     }
 
@@ -344,10 +357,17 @@ impl Studio {
             operation: spec.operation.as_str(),
             input_file: Some(&spec.file),
             results: spec.results.as_deref(),
+            spec: serde_json::to_string(spec).ok(),
+            retry_of: spec.retry_of.as_deref(),
         })?;
         on_start(&run.summary.run);
         let mut summary = run.summary.clone();
         let mut results = Results::open(&summary, &source.header)?;
+        // A retried error file says each row's line in the first file.
+        let first_line = source
+            .header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case("sf__Row"));
         let calls_before = client.calls_sent();
         let started = Instant::now();
         let bulk = match spec.api {
@@ -380,8 +400,13 @@ impl Studio {
                         summary.failed += 1;
                         results.error(bad.line, &bad.cells, &bad.reason)?;
                     }
-                    Some(Ok(row)) => {
+                    Some(Ok(mut row)) => {
                         summary.rows += 1;
+                        if let Some(line) =
+                            first_line.and_then(|i| row.cells[i].trim().parse().ok())
+                        {
+                            row.line = line;
+                        }
                         match plan.record(&row.cells) {
                             Ok(record) => pending.push((row, record)),
                             Err(why) => {
@@ -533,6 +558,43 @@ impl Studio {
         });
         tracing::info!(run = %summary.run, status = summary.status.as_str(), rows = summary.rows, failed = summary.failed, "import finished");
         Ok(summary)
+    }
+
+    /// Sends a run's failed rows again, as a new run linked to it: from its
+    /// error file, or from `file` (that file fixed by hand). Rows keep the
+    /// line they had in the first file.
+    pub async fn retry_import(
+        &self,
+        run: &str,
+        file: Option<PathBuf>,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<RunSummary> {
+        let first = self.run(run)?;
+        let mut spec: ImportSpec = self
+            .run_spec(&first.run)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "run {} is not an import that can be retried",
+                    first.run
+                ))
+            })?;
+        if first.failed == 0 && file.is_none() {
+            return Err(Error::Invalid(format!(
+                "run {} has no failed rows to retry",
+                first.run
+            )));
+        }
+        // Our error file is UTF-8 with commas, whatever the first file was.
+        spec.file = file.unwrap_or_else(|| PathBuf::from(&first.error_file));
+        spec.encoding = EncodingChoice::Auto;
+        spec.delimiter = DelimiterChoice::Auto;
+        spec.dry_run = false;
+        spec.results = None;
+        spec.retry_of = Some(first.run.clone());
+        self.import(&spec, host, cancel, on_start).await
     }
 
     /// Reads what the org holds for a batch: in a dry run every row gets

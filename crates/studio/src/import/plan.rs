@@ -32,7 +32,7 @@ impl Operation {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum DateFormat {
     Iso,
     Dmy,
@@ -210,6 +210,16 @@ impl Plan {
         let mut columns = Vec::with_capacity(input.header.len());
         let mut unmatched = vec![];
         for h in input.header {
+            // Our own result columns (a retry reads an error file): kept
+            // in the result files, never sent.
+            if h.len() > 4 && h[..4].eq_ignore_ascii_case("sf__") {
+                columns.push(Column {
+                    header: h.clone(),
+                    target: Target::Skip,
+                    auto: true,
+                });
+                continue;
+            }
             let mapped = input
                 .map
                 .columns

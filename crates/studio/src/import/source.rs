@@ -11,7 +11,7 @@ use std::path::Path;
 /// How much of the file is looked at to guess its encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EncodingChoice {
     Auto,
     Utf8,
@@ -19,7 +19,7 @@ pub enum EncodingChoice {
     Utf16,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DelimiterChoice {
     Auto,
     Comma,
