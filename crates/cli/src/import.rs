@@ -31,6 +31,16 @@ pub enum ApiArg {
     Rest,
 }
 
+impl From<ApiArg> for Api {
+    fn from(a: ApiArg) -> Api {
+        match a {
+            ApiArg::Auto => Api::Auto,
+            ApiArg::Bulk => Api::Bulk,
+            ApiArg::Rest => Api::Rest,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum EncodingArg {
     Auto,
@@ -122,8 +132,8 @@ pub struct Args {
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
-struct Bar {
-    terminal: bool,
+pub struct Bar {
+    pub terminal: bool,
 }
 
 impl RunHost for Bar {
@@ -219,11 +229,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     );
     spec.external_id = args.external_id.clone();
     spec.map = args.map.clone();
-    spec.api = match args.api {
-        ApiArg::Auto => Api::Auto,
-        ApiArg::Bulk => Api::Bulk,
-        ApiArg::Rest => Api::Rest,
-    };
+    spec.api = args.api.into();
     spec.batch_size = args.batch_size as usize;
     spec.encoding = match args.encoding {
         EncodingArg::Auto => EncodingChoice::Auto,

@@ -6,6 +6,7 @@
 
 mod browser;
 mod connections;
+mod export;
 mod import;
 mod output;
 mod playground;
@@ -59,6 +60,8 @@ enum Command {
     Query(query::Args),
     /// Import a CSV file into one object (insert, update, upsert, delete), as a run.
     Import(import::Args),
+    /// Export a query to a CSV file, as a run.
+    Export(export::Args),
     /// List runs and show one run's counts and result files.
     #[command(subcommand)]
     Runs(runs::Command),
@@ -183,6 +186,7 @@ async fn main() -> ExitCode {
         // An import handles Ctrl-C itself: it stops after the requests in
         // flight, with every row in a result file.
         Command::Import(args) => import::run(args).await,
+        Command::Export(args) => export::run(args).await,
         // A retry is an import: it handles Ctrl-C itself.
         Command::Runs(c @ runs::Command::Retry { .. }) => runs::run(c).await,
         Command::Runs(c) => interruptible(runs::run(c)).await,

@@ -217,33 +217,16 @@ pub async fn write_query<W: Write + Send + ?Sized>(
     let mut count = 0u64;
     match format {
         Format::Csv => {
-            let mut pages = std::pin::pin!(client.query_pages(soql, all));
-            let first = pages.next().await.transpose()?;
-            let mut w = csv::Writer::from_writer(out);
-            let mut columns = match shape {
-                Shape::Columns(c) => {
-                    w.write_record(&c)?;
-                    Some(c)
-                }
-                _ => None,
-            };
-            let mut next = first;
-            while let Some(page) = next {
-                let page: RawPage = serde_json::from_slice(&page)?;
-                for row in &page.records {
-                    let (columns, first) = columns_of(&mut columns, row)?;
-                    if first {
-                        w.write_record(columns)?;
-                    }
-                    for c in columns {
-                        w.write_field(raw_lookup(row, c)?.as_deref().unwrap_or("").as_bytes())?;
-                    }
-                    w.write_record(None::<&[u8]>)?;
-                    count += 1;
-                }
-                next = pages.next().await.transpose()?;
-            }
-            w.flush()?;
+            count = write_csv_pages(
+                client,
+                soql,
+                all,
+                shape,
+                CsvStyle::default(),
+                out,
+                &mut |_, _| true,
+            )
+            .await?;
         }
         Format::Json => {
             let mut rows = std::pin::pin!(client.query(soql, all));
@@ -260,6 +243,81 @@ pub async fn write_query<W: Write + Send + ?Sized>(
             out.flush()?;
         }
     }
+    Ok(count)
+}
+
+/// How an export's CSV is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvStyle {
+    pub delimiter: u8,
+    pub crlf: bool,
+}
+
+impl Default for CsvStyle {
+    fn default() -> Self {
+        CsvStyle {
+            delimiter: b',',
+            crlf: false,
+        }
+    }
+}
+
+impl CsvStyle {
+    fn writer<W: Write>(self, out: W) -> csv::Writer<W> {
+        csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .terminator(if self.crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .from_writer(out)
+    }
+}
+
+/// A query's pages as CSV rows, the header once the first page is in.
+/// `progress(rows so far, rows in all)` after each page; answering false
+/// stops (a cancel), and the rows so far are all that was written.
+pub(crate) async fn write_csv_pages<W: Write + Send + ?Sized>(
+    client: &salesforce::Client,
+    soql: &str,
+    all: bool,
+    shape: Shape,
+    style: CsvStyle,
+    out: &mut W,
+    progress: &mut (dyn FnMut(u64, u64) -> bool + Send),
+) -> Result<u64> {
+    let mut count = 0u64;
+    let mut pages = std::pin::pin!(client.query_pages(soql, all));
+    let first = pages.next().await.transpose()?;
+    let mut w = style.writer(out);
+    let mut columns = match shape {
+        Shape::Columns(c) => {
+            w.write_record(&c)?;
+            Some(c)
+        }
+        _ => None,
+    };
+    let mut next = first;
+    while let Some(page) = next {
+        let page: RawPage = serde_json::from_slice(&page)?;
+        for row in &page.records {
+            let (columns, first) = columns_of(&mut columns, row)?;
+            if first {
+                w.write_record(columns)?;
+            }
+            for c in columns {
+                w.write_field(raw_lookup(row, c)?.as_deref().unwrap_or("").as_bytes())?;
+            }
+            w.write_record(None::<&[u8]>)?;
+            count += 1;
+        }
+        if !progress(count, page.total_size) {
+            break;
+        }
+        next = pages.next().await.transpose()?;
+    }
+    w.flush()?;
     Ok(count)
 }
 
@@ -387,5 +445,167 @@ mod tests {
         )) {
             let _ = shape(&parts.concat());
         }
+    }
+}
+
+/// What `syncstudio export` asks.
+#[derive(Debug, Clone)]
+pub struct ExportSpec {
+    pub connection: String,
+    pub soql: String,
+    pub out: std::path::PathBuf,
+    /// Deleted and archived rows too (queryAll).
+    pub all: bool,
+    pub api: crate::import::Api,
+    pub style: CsvStyle,
+}
+
+/// The object a query reads (`FROM X`), for the run's record.
+fn object_of(soql: &str) -> String {
+    let words: Vec<&str> = soql.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("FROM"))
+        .and_then(|i| words.get(i + 1))
+        .map(|w| w.trim_end_matches([',', ')']).to_string())
+        .unwrap_or_default()
+}
+
+impl Studio {
+    /// A query to a CSV file, as a run: progress per page, a cancel
+    /// between pages, the file written beside the target and renamed only
+    /// when complete. Bulk API 2.0 for `--api bulk` and for SOQL too long
+    /// for a REST URL.
+    pub async fn export(
+        &self,
+        spec: &ExportSpec,
+        host: &dyn crate::runs::RunHost,
+        cancel: &crate::runs::Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<crate::runs::RunSummary> {
+        use crate::runs::{NewRun, RunProgress, RunStatus};
+        let partial = partial_file(&spec.out)?;
+        let (_, client) = self.client(&spec.connection).await?;
+        let bulk = match spec.api {
+            crate::import::Api::Bulk => true,
+            crate::import::Api::Rest => false,
+            crate::import::Api::Auto => salesforce::client::check_query_length(&spec.soql).is_err(),
+        };
+        let run = self.start_run(NewRun {
+            kind: "export",
+            connection: &spec.connection,
+            object: &object_of(&spec.soql),
+            operation: "export",
+            input_file: None,
+            results: None,
+            spec: None,
+            retry_of: None,
+        })?;
+        on_start(&run.summary.run);
+        let mut summary = run.summary.clone();
+        summary.success_file = spec.out.display().to_string();
+        summary.error_file = String::new();
+        let started = std::time::Instant::now();
+        let calls_before = client.calls_sent();
+        let file = partial
+            .as_file()
+            .try_clone()
+            .map_err(|e| Error::Output(format!("{}: {e}", partial.path().display())))?;
+        let mut out = std::io::BufWriter::new(file);
+        let run_id = summary.run.clone();
+        let written = if bulk {
+            self.bulk_export(&client, spec, &mut out).await
+        } else {
+            let mut report = |done: u64, total: u64| {
+                host.progress(&RunProgress {
+                    run: run_id.clone(),
+                    rows_done: done,
+                    rows_total: Some(total),
+                    api_calls: client.calls_sent() - calls_before,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                });
+                !cancel.is_cancelled()
+            };
+            write_csv_pages(
+                &client,
+                &spec.soql,
+                spec.all,
+                shape(&spec.soql),
+                spec.style,
+                &mut out,
+                &mut report,
+            )
+            .await
+        };
+        let flushed = out.flush().map_err(Error::from);
+        drop(out);
+        summary.api_calls = client.calls_sent() - calls_before;
+        let outcome = written.and_then(|n| flushed.map(|_| n));
+        let (status, error) = match outcome {
+            Ok(n) => {
+                summary.rows = n;
+                summary.succeeded = n;
+                if cancel.is_cancelled() {
+                    // The file is left out: half an export is no export.
+                    (RunStatus::Cancelled, Some("cancelled".to_string()))
+                } else {
+                    match partial.persist(&spec.out) {
+                        Ok(_) => (RunStatus::Completed, None),
+                        Err(e) => (
+                            RunStatus::Failed,
+                            Some(format!("{}: {}", spec.out.display(), e.error)),
+                        ),
+                    }
+                }
+            }
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        summary.status = status;
+        if status != RunStatus::Completed {
+            summary.success_file = String::new();
+        }
+        self.save_run(&summary, error.as_deref(), true)?;
+        tracing::info!(run = %summary.run, rows = summary.rows, status = status.as_str(), "export finished");
+        Ok(summary)
+    }
+
+    /// A Bulk API 2.0 query into `out`, laid out as `spec.style` asks
+    /// (Salesforce writes commas and LF; other layouts are rewritten).
+    async fn bulk_export<W: Write + Send>(
+        &self,
+        client: &salesforce::Client,
+        spec: &ExportSpec,
+        out: &mut W,
+    ) -> Result<u64> {
+        if spec.style == CsvStyle::default() {
+            let mut sink = SendWriter(out);
+            return Ok(client
+                .bulk_query(&spec.soql, spec.all, &mut sink, BULK_QUERY_TIMEOUT)
+                .await?);
+        }
+        let raw = partial_file(&spec.out)?;
+        let mut raw_out = std::io::BufWriter::new(
+            raw.as_file()
+                .try_clone()
+                .map_err(|e| Error::Output(format!("{}: {e}", raw.path().display())))?,
+        );
+        let n = client
+            .bulk_query(&spec.soql, spec.all, &mut raw_out, BULK_QUERY_TIMEOUT)
+            .await?;
+        raw_out.flush()?;
+        drop(raw_out);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(raw.path())
+            .map_err(|e| Error::Output(e.to_string()))?;
+        let mut w = spec.style.writer(out);
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).map_err(|e| {
+            Error::Salesforce(salesforce::Error::Protocol(format!("bulk query CSV: {e}")))
+        })? {
+            w.write_byte_record(&record)?;
+        }
+        w.flush()?;
+        Ok(n)
     }
 }
