@@ -261,6 +261,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
 pub enum Job {
     Import(ImportSpec),
     Retry { run: String, file: Option<PathBuf> },
+    Undo { run: String, force: bool },
 }
 
 /// Runs an import-like job as the CLI shows one: the run line first, a
@@ -287,6 +288,7 @@ pub async fn drive(job: Job, format: Format) -> Result<ExitCode, Fatal> {
                 .retry_import(&run, file, &bar, &cancel, on_start)
                 .await?
         }
+        Job::Undo { run, force } => studio.undo(&run, force, &bar, &cancel, on_start).await?,
     };
     started?;
     if bar.terminal {

@@ -29,6 +29,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Undo an import: delete what it created, restore what it updated,
+    /// undelete what it deleted. Records changed since are left alone.
+    Undo {
+        run: String,
+        /// Overwrite records changed since the import.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
@@ -36,6 +46,9 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     match cmd {
         Command::Retry { run, file, format } => {
             crate::import::drive(crate::import::Job::Retry { run, file }, format).await
+        }
+        Command::Undo { run, force, format } => {
+            crate::import::drive(crate::import::Job::Undo { run, force }, format).await
         }
         Command::List { format } => {
             let studio = open()?;

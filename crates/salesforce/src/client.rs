@@ -350,7 +350,7 @@ impl Client {
     }
 
     /// One refresh for everyone who saw `stale` fail.
-    async fn refresh_after(&self, stale: &str) -> Result<()> {
+    pub(crate) async fn refresh_after(&self, stale: &str) -> Result<()> {
         let _gate = self.inner.refresh_gate.lock().await;
         let current = self.tokens();
         if current.access_token != stale {
@@ -446,6 +446,17 @@ impl Client {
             let status = response.status();
             tracing::debug!(%method, path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "salesforce");
             if status.is_success() || status == StatusCode::MULTIPLE_CHOICES {
+                return Ok(response);
+            }
+            // A SOAP fault comes as HTTP 500 with an XML envelope: an
+            // answer for the caller to read, not a server failure to retry.
+            let soap_fault = status == StatusCode::INTERNAL_SERVER_ERROR
+                && response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| t.contains("xml"));
+            if soap_fault {
                 return Ok(response);
             }
             let hint = retry_after(&response);

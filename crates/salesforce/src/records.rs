@@ -185,6 +185,84 @@ impl Client {
         Ok(out)
     }
 
+    /// Brings records back from the recycle bin: the SOAP Partner API's
+    /// `undelete` (the REST API has none), 200 ids a call, the access token
+    /// as the session id. Answers one result per id, in order.
+    pub async fn undelete(&self, ids: &[String]) -> Result<Vec<RecordResult>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(COLLECTION_LIMIT) {
+            let mut refreshed = false;
+            loop {
+                let token = self.tokens().access_token;
+                let envelope = soap_undelete(&token, chunk);
+                let path = format!("/services/Soap/u/{}", self.version());
+                let r = self
+                    .execute(
+                        Method::POST,
+                        &path,
+                        &[],
+                        Some((Bytes::from(envelope), "text/xml; charset=UTF-8")),
+                        &[("SOAPAction", "\"\"")],
+                        Replay::Safe,
+                    )
+                    .await?;
+                let text = r.text().await.map_err(|e| Error::Network {
+                    url: path.clone(),
+                    message: e.to_string(),
+                })?;
+                if let Some(code) = xml_elements(&text, "faultcode").into_iter().next() {
+                    let code = code.rsplit(':').next().unwrap_or_default().to_string();
+                    if code == "INVALID_SESSION_ID" && !refreshed {
+                        refreshed = true;
+                        self.refresh_after(&token).await?;
+                        continue;
+                    }
+                    let message = xml_elements(&text, "faultstring")
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default();
+                    return Err(Error::Api {
+                        status: 500,
+                        code,
+                        message,
+                        fields: vec![],
+                    });
+                }
+                let results = xml_blocks(&text, "result");
+                if results.len() != chunk.len() {
+                    return Err(Error::Protocol(format!(
+                        "undelete answered {} results for {} ids",
+                        results.len(),
+                        chunk.len()
+                    )));
+                }
+                for block in results {
+                    let success = xml_elements(block, "success")
+                        .first()
+                        .is_some_and(|s| s == "true");
+                    let codes = xml_elements(block, "statusCode");
+                    let messages = xml_elements(block, "message");
+                    out.push(RecordResult {
+                        id: xml_elements(block, "id").into_iter().next(),
+                        success,
+                        created: None,
+                        errors: codes
+                            .into_iter()
+                            .zip(messages.into_iter().chain(std::iter::repeat(String::new())))
+                            .map(|(code, message)| RecordError {
+                                code,
+                                message,
+                                fields: vec![],
+                            })
+                            .collect(),
+                    });
+                }
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// `/composite`: up to 25 subrequests, later ones may use `@{ref.id}`.
     /// Answers the `compositeResponse` list.
     pub async fn composite(&self, all_or_none: bool, subrequests: &[Value]) -> Result<Vec<Value>> {
@@ -265,4 +343,59 @@ impl Client {
         }
         self.request(method, &resolved, query, body).await
     }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn soap_undelete(session: &str, ids: &[String]) -> String {
+    let ids: String = ids
+        .iter()
+        .map(|id| format!("<urn:ids>{}</urn:ids>", xml_escape(id)))
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:urn=\"urn:partner.soap.sforce.com\"><soapenv:Header><urn:SessionHeader><urn:sessionId>{}</urn:sessionId></urn:SessionHeader></soapenv:Header><soapenv:Body><urn:undelete>{ids}</urn:undelete></soapenv:Body></soapenv:Envelope>",
+        xml_escape(session)
+    )
+}
+
+/// The inner XML of every element named `local` (any prefix), outermost.
+fn xml_blocks<'a>(xml: &'a str, local: &str) -> Vec<&'a str> {
+    let mut out = vec![];
+    let mut at = 0;
+    while let Some(open) = xml[at..].find('<').map(|i| at + i) {
+        let Some(close) = xml[open..].find('>').map(|i| open + i) else {
+            break;
+        };
+        let tag = &xml[open + 1..close];
+        let name = tag.split_whitespace().next().unwrap_or_default();
+        if !tag.starts_with('/') && !tag.ends_with('/') && name.rsplit(':').next() == Some(local) {
+            let end_tag = format!("</{name}>");
+            if let Some(end) = xml[close..].find(&end_tag).map(|i| close + i) {
+                out.push(&xml[close + 1..end]);
+                at = end + end_tag.len();
+                continue;
+            }
+        }
+        at = close + 1;
+    }
+    out
+}
+
+/// The text of every element named `local` (any prefix), unescaped.
+fn xml_elements(xml: &str, local: &str) -> Vec<String> {
+    xml_blocks(xml, local)
+        .into_iter()
+        .map(|t| {
+            t.trim()
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&")
+        })
+        .collect()
 }

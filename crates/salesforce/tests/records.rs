@@ -247,3 +247,67 @@ async fn bulk_ingest_results_and_query() {
         .unwrap();
     assert_eq!(jobs[0].failed, 0);
 }
+
+#[tokio::test]
+async fn soap_undelete_brings_records_back_and_refreshes_an_expired_session() {
+    let (org, client) = setup().await;
+    let ids: Vec<String> = client
+        .write_many(
+            "Account",
+            Collection::Create,
+            &[json!({"Name": "Bin A"}), json!({"Name": "Bin B"})],
+            false,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.unwrap())
+        .collect();
+    client.delete_many(&ids, false).await.unwrap();
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT() FROM Account WHERE Name LIKE 'Bin%'"
+        )
+        .await,
+        0
+    );
+    // A live Account (not in the bin) and a malformed id fail on their own.
+    let live = client
+        .create("Account", &json!({"Name": "Alive"}))
+        .await
+        .unwrap();
+    let mut asked = ids.clone();
+    asked.push(live.clone());
+    asked.push("nonsense".into());
+    let results = client.undelete(&asked).await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results[0].success && results[1].success, "{results:?}");
+    assert_eq!(results[0].id.as_deref(), Some(ids[0].as_str()));
+    assert_eq!(results[2].errors[0].code, "UNDELETE_FAILED");
+    assert!(!results[3].success);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT() FROM Account WHERE Name LIKE 'Bin%'"
+        )
+        .await,
+        2
+    );
+    // An expired session: the SOAP fault (HTTP 500, XML) is not a server
+    // error to retry; the client refreshes once, as for REST, and goes on.
+    client.delete_many(&ids, false).await.unwrap();
+    let stale = client.tokens().access_token;
+    org.expire_tokens();
+    let results = client.undelete(&ids).await.unwrap();
+    assert!(results.iter().all(|r| r.success), "{results:?}");
+    assert_ne!(client.tokens().access_token, stale, "refreshed");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT() FROM Account WHERE Name LIKE 'Bin%'"
+        )
+        .await,
+        2
+    );
+}

@@ -5,6 +5,7 @@ pub mod control;
 pub mod faults;
 pub mod oauth;
 pub mod rest;
+pub mod soap;
 
 use crate::org::Org;
 use crate::query::Cursor;
@@ -111,6 +112,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/id/{org}/{user}",
             get(oauth::identity).post(oauth::identity),
         )
+        .route("/services/Soap/u/{version}", post(soap::handle))
+        .route("/services/Soap/u/{version}/{org}", post(soap::handle))
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/data/{*rest}", any(rest::handle))

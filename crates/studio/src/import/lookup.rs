@@ -92,8 +92,15 @@ pub async fn existing(
             Target::Lookup {
                 relationship,
                 parent_field,
-                ..
-            } => format!("{relationship}.{parent_field}"),
+                field,
+            } => {
+                // The lookup's own Id too: an undo restores it.
+                let own = plan.fields[*field].name.clone();
+                if !select.iter().any(|s| s.eq_ignore_ascii_case(&own)) {
+                    select.push(own);
+                }
+                format!("{relationship}.{parent_field}")
+            }
             Target::Skip => continue,
         };
         if !select.iter().any(|s| s.eq_ignore_ascii_case(&name)) {
@@ -172,7 +179,7 @@ pub fn unchanged(plan: &Plan, record: &Map<String, Value>, existing: &Map<String
     })
 }
 
-fn same(sent: &Value, current: &Value) -> bool {
+pub(crate) fn same(sent: &Value, current: &Value) -> bool {
     match (sent, current) {
         (Value::Null, Value::Null) => true,
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),

@@ -8,6 +8,7 @@
 pub mod lookup;
 pub mod plan;
 pub mod source;
+pub mod undo;
 
 use crate::Studio;
 use crate::error::{Error, Result};
@@ -363,6 +364,7 @@ impl Studio {
         on_start(&run.summary.run);
         let mut summary = run.summary.clone();
         let mut results = Results::open(&summary, &source.header)?;
+        let mut journal = undo::Journal::create(&self.runs_folder().join(&summary.run))?;
         // A retried error file says each row's line in the first file.
         let first_line = source
             .header
@@ -477,10 +479,31 @@ impl Studio {
                     continue;
                 }
             }
+            // The before-image of what an update or upsert changes, for undo.
+            let before = if matches!(plan.operation, Operation::Update | Operation::Upsert) {
+                let records: Vec<&serde_json::Map<String, Value>> =
+                    pending.iter().map(|(_, r)| r).collect();
+                match lookup::existing(&client, &plan, &records).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let why = format!("not sent: {e}");
+                        for (row, _) in pending.drain(..) {
+                            summary.failed += 1;
+                            results.error(row.line, &row.cells, &why)?;
+                        }
+                        failure = Some(e.into());
+                        continue;
+                    }
+                }
+            } else {
+                vec![lookup::Existing::None; pending.len()]
+            };
             let outcome = self.send_batch(&client, &plan, &pending, bulk).await;
             match outcome {
                 Ok(answers) => {
-                    for ((row, _), answer) in pending.drain(..).zip(answers) {
+                    for (((row, record), answer), before) in
+                        pending.drain(..).zip(answers).zip(before)
+                    {
                         let r = match answer {
                             RowOutcome::Done(r) => r,
                             RowOutcome::Unknown(why) => {
@@ -501,6 +524,9 @@ impl Studio {
                             }
                             let id = r.id.as_deref().unwrap_or_default();
                             results.success(row.line, &row.cells, id, created)?;
+                            if !spec.dry_run {
+                                journal.note(&plan, row.line, id, created, &record, &before)?;
+                            }
                         } else {
                             summary.failed += 1;
                             results.error(row.line, &row.cells, &record_errors(&r))?;
@@ -518,6 +544,7 @@ impl Studio {
             }
             summary.api_calls = client.calls_sent() - calls_before;
             results.flush()?;
+            journal.flush()?;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
                 run: summary.run.clone(),
@@ -528,6 +555,7 @@ impl Studio {
             });
         }
         results.flush()?;
+        journal.flush()?;
         summary.api_calls = client.calls_sent() - calls_before;
         if spec.dry_run {
             let writes = summary.created + summary.updated + summary.deleted;
