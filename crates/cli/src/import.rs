@@ -262,6 +262,7 @@ pub enum Job {
     Import(ImportSpec),
     Retry { run: String, file: Option<PathBuf> },
     Undo { run: String, force: bool },
+    Resume { run: String },
 }
 
 /// Runs an import-like job as the CLI shows one: the run line first, a
@@ -289,6 +290,7 @@ pub async fn drive(job: Job, format: Format) -> Result<ExitCode, Fatal> {
                 .await?
         }
         Job::Undo { run, force } => studio.undo(&run, force, &bar, &cancel, on_start).await?,
+        Job::Resume { run } => studio.resume_import(&run, &bar, &cancel, on_start).await?,
     };
     started?;
     if bar.terminal {

@@ -187,10 +187,12 @@ async fn main() -> ExitCode {
         // flight, with every row in a result file.
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => export::run(args).await,
-        // A retry or an undo is an import: it handles Ctrl-C itself.
-        Command::Runs(c @ (runs::Command::Retry { .. } | runs::Command::Undo { .. })) => {
-            runs::run(c).await
-        }
+        // A retry, resume or undo is an import: it handles Ctrl-C itself.
+        Command::Runs(
+            c @ (runs::Command::Retry { .. }
+            | runs::Command::Undo { .. }
+            | runs::Command::Resume { .. }),
+        ) => runs::run(c).await,
         Command::Runs(c) => interruptible(runs::run(c)).await,
     };
     match result {

@@ -29,6 +29,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Finish an interrupted or cancelled import: nothing lost, nothing
+    /// sent twice.
+    Resume {
+        run: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Undo an import: delete what it created, restore what it updated,
     /// undelete what it deleted. Records changed since are left alone.
     Undo {
@@ -46,6 +53,9 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     match cmd {
         Command::Retry { run, file, format } => {
             crate::import::drive(crate::import::Job::Retry { run, file }, format).await
+        }
+        Command::Resume { run, format } => {
+            crate::import::drive(crate::import::Job::Resume { run }, format).await
         }
         Command::Undo { run, force, format } => {
             crate::import::drive(crate::import::Job::Undo { run, force }, format).await

@@ -432,6 +432,23 @@ fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
                 "the org holds exactly the rows reported sent"
             );
             assert!(column(s["error_file"].as_str().unwrap(), "sf__Error")[0].contains("not sent"));
+            // A cancelled run can be resumed: the rows not sent go now.
+            let o = syncstudio(&home, &["runs", "resume", &run, "--format", "json"]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+            let done = summary(&o);
+            assert_eq!(
+                (done["status"].as_str(), done["succeeded"].as_u64()),
+                (Some("completed"), Some(1000))
+            );
+            let count = syncstudio(
+                &home,
+                &[
+                    "query",
+                    "Play",
+                    "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
+                ],
+            );
+            assert_eq!(text(&count.stdout).trim(), "1000");
         }
     }
     drop(org);

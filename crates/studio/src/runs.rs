@@ -158,6 +158,7 @@ pub(crate) fn migration() -> &'static str {
 /// A run in progress: its row and the lock that says a process holds it.
 pub(crate) struct RunHandle {
     pub summary: RunSummary,
+    /// Held while this process runs it.
     _lock: std::fs::File,
 }
 
@@ -279,6 +280,25 @@ impl Studio {
             ],
         )?;
         tracing::info!(run = %id, kind = new.kind, object = new.object, operation = new.operation, "run started");
+        Ok(RunHandle {
+            summary,
+            _lock: lock,
+        })
+    }
+
+    /// Takes up a stopped run again (to resume it): its lock, and the
+    /// status `running`.
+    pub(crate) fn reopen_run(&self, id: &str) -> Result<RunHandle> {
+        let mut summary = self.run(id)?;
+        let folder = self.runs_folder().join(&summary.run);
+        let lock = lock(&folder).map_err(|_| {
+            Error::Invalid(format!(
+                "run {} is being run by another process",
+                summary.run
+            ))
+        })?;
+        summary.status = RunStatus::Running;
+        self.save_run(&summary, None, false)?;
         Ok(RunHandle {
             summary,
             _lock: lock,

@@ -7,6 +7,7 @@
 
 pub mod lookup;
 pub mod plan;
+pub mod resume;
 pub mod source;
 pub mod undo;
 
@@ -117,6 +118,10 @@ impl Results {
                 .map(String::as_str)
                 .chain(["sf__Row", "sf__Error"]),
         )?;
+        // On disk at once: a run killed before its first batch still has
+        // files a resume can read.
+        success.flush()?;
+        error.flush()?;
         let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
         Ok(Results {
             keep,
@@ -126,6 +131,52 @@ impl Results {
             unknown_path,
             width: header.len(),
             header: header.to_vec(),
+        })
+    }
+
+    /// The result files of a run being resumed, written on from where
+    /// they stopped (headers and rows already there are kept).
+    fn append(summary: &RunSummary, full_header: &[String]) -> Result<Results> {
+        let keep: Vec<usize> = (0..full_header.len())
+            .filter(|&i| !full_header[i].to_ascii_lowercase().starts_with("sf__"))
+            .collect();
+        let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
+        let open = |path: &str, ours: &[&str]| -> Result<csv::Writer<std::fs::File>> {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Error::Output(format!("{path}: {e}")))?;
+            let empty = f.metadata().map(|m| m.len() == 0).unwrap_or(false);
+            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
+            // Killed before its header reached the disk: write it now.
+            if empty {
+                w.write_record(
+                    header
+                        .iter()
+                        .map(String::as_str)
+                        .chain(ours.iter().copied()),
+                )?;
+            }
+            Ok(w)
+        };
+        let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
+        let unknown = if unknown_path.exists() {
+            Some(open(
+                &unknown_path.display().to_string(),
+                &["sf__Row", "sf__Error"],
+            )?)
+        } else {
+            None
+        };
+        Ok(Results {
+            keep,
+            success: open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?,
+            error: open(&summary.error_file, &["sf__Row", "sf__Error"])?,
+            unknown,
+            unknown_path,
+            width: header.len(),
+            header,
         })
     }
 
@@ -315,6 +366,17 @@ impl Studio {
         cancel: &Cancel,
         on_start: impl FnOnce(&str),
     ) -> Result<RunSummary> {
+        self.import_run(spec, host, cancel, on_start, None).await
+    }
+
+    async fn import_run(
+        &self,
+        spec: &ImportSpec,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+        resume: Option<resume::Resumed>,
+    ) -> Result<RunSummary> {
         if spec.api == Api::Rest && spec.operation == Operation::HardDelete {
             return Err(Error::Invalid(
                 "hard-delete needs Bulk API 2.0 (the REST API deletes to the recycle bin); use --api bulk or auto".into(),
@@ -351,20 +413,37 @@ impl Studio {
             insert_nulls: spec.insert_nulls,
         })?;
         let total = count_rows(spec);
-        let run = self.start_run(NewRun {
-            kind: if spec.dry_run { "dry-run" } else { "import" },
-            connection: &spec.connection,
-            object: &plan.object,
-            operation: spec.operation.as_str(),
-            input_file: Some(&spec.file),
-            results: spec.results.as_deref(),
-            spec: serde_json::to_string(spec).ok(),
-            retry_of: spec.retry_of.as_deref(),
-        })?;
+        let (run, resume) = match resume {
+            Some(r) => (r.handle, Some((r.settled, r.in_flight))),
+            None => (
+                self.start_run(NewRun {
+                    kind: if spec.dry_run { "dry-run" } else { "import" },
+                    connection: &spec.connection,
+                    object: &plan.object,
+                    operation: spec.operation.as_str(),
+                    input_file: Some(&spec.file),
+                    results: spec.results.as_deref(),
+                    spec: serde_json::to_string(spec).ok(),
+                    retry_of: spec.retry_of.as_deref(),
+                })?,
+                None,
+            ),
+        };
         on_start(&run.summary.run);
         let mut summary = run.summary.clone();
-        let mut results = Results::open(&summary, &source.header)?;
-        let mut journal = undo::Journal::create(&self.runs_folder().join(&summary.run))?;
+        let folder = self.runs_folder().join(&summary.run);
+        let (mut results, mut journal) = match &resume {
+            Some(_) => (
+                Results::append(&summary, &source.header)?,
+                undo::Journal::append(&folder)?,
+            ),
+            None => (
+                Results::open(&summary, &source.header)?,
+                undo::Journal::create(&folder)?,
+            ),
+        };
+        let (settled, in_flight) = resume.unwrap_or_default();
+        let mut bulk_in_flight: Batch = vec![];
         // A retried error file says each row's line in the first file.
         let first_line = source
             .header
@@ -385,6 +464,13 @@ impl Studio {
             spec.batch_size
                 .clamp(1, salesforce::records::COLLECTION_LIMIT)
         };
+        // Rows that were being sent when the run stopped: an insert over
+        // REST may have happened, so it is never sent blindly again (a Bulk
+        // part without a job id sent no data yet).
+        let unsure_if_sent = !bulk
+            && in_flight.job.is_none()
+            && plan.operation == Operation::Insert
+            && !in_flight.lines.is_empty();
         let mut failure: Option<Error> = None;
         let mut pending: Vec<(Row, serde_json::Map<String, Value>)> = Vec::with_capacity(batch);
         let mut done = false;
@@ -397,24 +483,74 @@ impl Studio {
                         done = true;
                         break;
                     }
+                    Some(Err(bad)) if settled.contains(&bad.line) => {}
                     Some(Err(bad)) => {
                         summary.rows += 1;
                         summary.failed += 1;
                         results.error(bad.line, &bad.cells, &bad.reason)?;
                     }
                     Some(Ok(mut row)) => {
-                        summary.rows += 1;
                         if let Some(line) =
                             first_line.and_then(|i| row.cells[i].trim().parse().ok())
                         {
                             row.line = line;
                         }
+                        if settled.contains(&row.line) {
+                            continue;
+                        }
+                        summary.rows += 1;
+                        let was_in_flight = in_flight.lines.contains(&row.line);
+                        if was_in_flight && unsure_if_sent {
+                            summary.unknown += 1;
+                            results.unknown(
+                                row.line,
+                                &row.cells,
+                                "the run stopped while this row was being sent; look the record up before sending it again",
+                            )?;
+                            summary.unknown_file = Some(results.unknown_path.display().to_string());
+                            continue;
+                        }
                         match plan.record(&row.cells) {
+                            Ok(record) if was_in_flight && in_flight.job.is_some() => {
+                                bulk_in_flight.push((row, record))
+                            }
                             Ok(record) => pending.push((row, record)),
                             Err(why) => {
                                 summary.failed += 1;
                                 results.error(row.line, &row.cells, &why)?;
                             }
+                        }
+                    }
+                }
+            }
+            if let Some(job) = in_flight.job.as_deref()
+                && !bulk_in_flight.is_empty()
+                && (done || pending.len() >= batch)
+            {
+                // The Bulk job the run had open: its results, not a resend.
+                let rows = std::mem::take(&mut bulk_in_flight);
+                let answers = self.settle_bulk_job(&client, &plan, &rows, job).await;
+                match answers {
+                    Ok(answers) => {
+                        for ((row, record), answer) in rows.into_iter().zip(answers) {
+                            self.settle_row(
+                                &plan,
+                                spec,
+                                &mut summary,
+                                &mut results,
+                                &mut journal,
+                                row,
+                                record,
+                                answer,
+                                &lookup::Existing::None,
+                            )?;
+                        }
+                    }
+                    Err(e) => {
+                        for (row, _) in rows {
+                            summary.unknown += 1;
+                            results.unknown(row.line, &row.cells, &format!("Bulk job {job} could not be read ({e}); look the record up before sending it again"))?;
+                            summary.unknown_file = Some(results.unknown_path.display().to_string());
                         }
                     }
                 }
@@ -498,39 +634,28 @@ impl Studio {
             } else {
                 vec![lookup::Existing::None; pending.len()]
             };
-            let outcome = self.send_batch(&client, &plan, &pending, bulk).await;
+            let lines: Vec<u64> = pending.iter().map(|(row, _)| row.line).collect();
+            resume::mark_in_flight(&folder, &lines, None)?;
+            let on_job = |job: &str| resume::mark_in_flight(&folder, &lines, Some(job));
+            let outcome = self
+                .send_batch(&client, &plan, &pending, bulk, &on_job)
+                .await;
             match outcome {
                 Ok(answers) => {
                     for (((row, record), answer), before) in
                         pending.drain(..).zip(answers).zip(before)
                     {
-                        let r = match answer {
-                            RowOutcome::Done(r) => r,
-                            RowOutcome::Unknown(why) => {
-                                summary.unknown += 1;
-                                results.unknown(row.line, &row.cells, &why)?;
-                                summary.unknown_file =
-                                    Some(results.unknown_path.display().to_string());
-                                continue;
-                            }
-                        };
-                        if r.success {
-                            summary.succeeded += 1;
-                            let created = r.created.unwrap_or(plan.operation == Operation::Insert);
-                            match plan.operation {
-                                Operation::Delete | Operation::HardDelete => summary.deleted += 1,
-                                _ if created => summary.created += 1,
-                                _ => summary.updated += 1,
-                            }
-                            let id = r.id.as_deref().unwrap_or_default();
-                            results.success(row.line, &row.cells, id, created)?;
-                            if !spec.dry_run {
-                                journal.note(&plan, row.line, id, created, &record, &before)?;
-                            }
-                        } else {
-                            summary.failed += 1;
-                            results.error(row.line, &row.cells, &record_errors(&r))?;
-                        }
+                        self.settle_row(
+                            &plan,
+                            spec,
+                            &mut summary,
+                            &mut results,
+                            &mut journal,
+                            row,
+                            record,
+                            answer,
+                            &before,
+                        )?;
                     }
                 }
                 Err(e) => {
@@ -545,6 +670,7 @@ impl Studio {
             summary.api_calls = client.calls_sent() - calls_before;
             results.flush()?;
             journal.flush()?;
+            resume::mark_in_flight(&folder, &[], None)?;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
                 run: summary.run.clone(),
@@ -708,15 +834,59 @@ impl Studio {
         Ok((settled, to_send))
     }
 
+    /// Writes one answered row to the result files and the undo journal.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_row(
+        &self,
+        plan: &Plan,
+        spec: &ImportSpec,
+        summary: &mut RunSummary,
+        results: &mut Results,
+        journal: &mut undo::Journal,
+        row: Row,
+        record: serde_json::Map<String, Value>,
+        answer: RowOutcome,
+        before: &lookup::Existing,
+    ) -> Result<()> {
+        let r = match answer {
+            RowOutcome::Done(r) => r,
+            RowOutcome::Unknown(why) => {
+                summary.unknown += 1;
+                results.unknown(row.line, &row.cells, &why)?;
+                summary.unknown_file = Some(results.unknown_path.display().to_string());
+                return Ok(());
+            }
+        };
+        if r.success {
+            summary.succeeded += 1;
+            let created = r.created.unwrap_or(plan.operation == Operation::Insert);
+            match plan.operation {
+                Operation::Delete | Operation::HardDelete => summary.deleted += 1,
+                _ if created => summary.created += 1,
+                _ => summary.updated += 1,
+            }
+            let id = r.id.as_deref().unwrap_or_default();
+            results.success(row.line, &row.cells, id, created)?;
+            if !spec.dry_run {
+                journal.note(plan, row.line, id, created, &record, before)?;
+            }
+        } else {
+            summary.failed += 1;
+            results.error(row.line, &row.cells, &record_errors(&r))?;
+        }
+        Ok(())
+    }
+
     async fn send_batch(
         &self,
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
         bulk: bool,
+        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
         if bulk {
-            return self.send_bulk_part(client, plan, batch).await;
+            return self.send_bulk_part(client, plan, batch, on_job).await;
         }
         let records: Vec<Value> = batch
             .iter()
@@ -778,6 +948,7 @@ impl Studio {
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
+        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
         let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
         let (columns, rows) = if matches!(plan.operation, Operation::Delete | Operation::HardDelete)
@@ -793,11 +964,8 @@ impl Studio {
         let local = |e: String| salesforce::Error::Local(format!("building the Bulk CSV: {e}"));
         let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
         w.write_record(&columns).map_err(|e| local(e.to_string()))?;
-        let mut waiting: std::collections::HashMap<&[String], std::collections::VecDeque<usize>> =
-            std::collections::HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
+        for row in &rows {
             w.write_record(row).map_err(|e| local(e.to_string()))?;
-            waiting.entry(row.as_slice()).or_default().push_back(i);
         }
         let data = w.into_inner().map_err(|e| local(e.to_string()))?;
         let spec = salesforce::Ingest {
@@ -815,13 +983,69 @@ impl Studio {
         };
         let job = client.bulk_create_job(&spec, "LF").await?;
         tracing::info!(job = %job, rows = batch.len(), "bulk job opened");
+        // Saved before any data is sent: a resume reads this job's results.
+        on_job(&job).map_err(|e| salesforce::Error::Local(e.to_string()))?;
         if let Err(e) = client.bulk_upload(&job, &data).await {
             let _ = client.bulk_set_state(&job, "Aborted").await;
             return Err(e);
         }
         client.bulk_set_state(&job, "UploadComplete").await?;
+        self.bulk_outcomes(client, &job, &columns, &rows).await
+    }
+
+    /// The Bulk job a stopped run had open, settled: waited for when it
+    /// was complete, aborted and sent again when its upload was not.
+    async fn settle_bulk_job(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        batch: &[(Row, serde_json::Map<String, Value>)],
+        job: &str,
+    ) -> salesforce::Result<Vec<RowOutcome>> {
+        let info = client
+            .request(
+                reqwest::Method::GET,
+                &format!("jobs/ingest/{job}"),
+                &[],
+                None,
+            )
+            .await?
+            .unwrap_or(Value::Null);
+        if info["state"] == "Open" {
+            // Its upload never finished: nothing of it was processed.
+            client.bulk_set_state(job, "Aborted").await?;
+            return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
+        }
+        let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
+        let (columns, rows) = if matches!(plan.operation, Operation::Delete | Operation::HardDelete)
+        {
+            let ids = records
+                .iter()
+                .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
+                .collect();
+            (vec!["Id".to_string()], ids)
+        } else {
+            bulk_csv(&records)
+        };
+        self.bulk_outcomes(client, job, &columns, &rows).await
+    }
+
+    /// Waits for a Bulk job and matches its results to the rows sent.
+    async fn bulk_outcomes(
+        &self,
+        client: &salesforce::Client,
+        job: &str,
+        columns: &[String],
+        rows: &[Vec<String>],
+    ) -> salesforce::Result<Vec<RowOutcome>> {
+        let mut waiting: std::collections::HashMap<&[String], std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            waiting.entry(row.as_slice()).or_default().push_back(i);
+        }
+        let job = job.to_string();
         let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
-        let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
+        let mut out: Vec<Option<RowOutcome>> = (0..rows.len()).map(|_| None).collect();
         for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
             let mut bytes: Vec<u8> = vec![];
             client.bulk_results(&job, kind, &mut bytes).await?;

@@ -52,6 +52,17 @@ impl Journal {
         Ok(Journal(std::io::BufWriter::new(f)))
     }
 
+    /// The journal of a run being resumed, written on.
+    pub(crate) fn append(folder: &Path) -> Result<Journal> {
+        let path = folder.join(JOURNAL);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+        Ok(Journal(std::io::BufWriter::new(f)))
+    }
+
     pub(crate) fn note(
         &mut self,
         plan: &Plan,

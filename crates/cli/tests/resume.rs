@@ -1,0 +1,272 @@
+//! `kill -9` at moments spread over an import, then `runs resume`:
+//! nothing lost (every row in exactly one result file) and nothing twice
+//! (no record made twice), over REST and over Bulk API 2.0.
+
+mod common;
+use common::*;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn lines_of(path: &str) -> Vec<u64> {
+    if path.is_empty() || !Path::new(path).exists() {
+        return vec![];
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    let at = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "sf__Row")
+        .unwrap();
+    r.records()
+        .map(|x| x.unwrap()[at].parse().unwrap())
+        .collect()
+}
+
+/// Moments spread over `span_ms`, the same every run (a fixed LCG).
+fn moments(n: usize, span_ms: u64) -> Vec<u64> {
+    let mut x: u64 = 0x5eed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % span_ms
+        })
+        .collect()
+}
+
+/// Starts an import, kills it with SIGKILL `after_ms` after its run line,
+/// resumes it until done, and answers the final summary and whether the
+/// kill landed mid-run.
+fn kill_then_resume(home: &Path, args: &[&str], after_ms: u64) -> (serde_json::Value, bool) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--format", "json"])
+        .env("SYNCSTUDIO_HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let run = first
+        .trim()
+        .strip_prefix("run ")
+        .expect("the run line")
+        .to_string();
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let _ = child.kill();
+    child.wait().unwrap();
+    let show = |home: &Path| -> serde_json::Value {
+        serde_json::from_slice(
+            &syncstudio(home, &["runs", "show", &run, "--format", "json"]).stdout,
+        )
+        .unwrap()
+    };
+    let mut s = show(home);
+    let interrupted = s["status"] == "interrupted";
+    if interrupted {
+        let o = syncstudio(home, &["runs", "resume", &run, "--format", "json"]);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "resume after {after_ms} ms: {}",
+            text(&o.stderr)
+        );
+        s = show(home);
+    }
+    assert!(
+        matches!(
+            s["status"].as_str(),
+            Some("completed" | "completed_with_errors")
+        ),
+        "after {after_ms} ms: {s}"
+    );
+    (s, interrupted)
+}
+
+fn check_partition(s: &serde_json::Value, rows: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
+    let ok: Vec<u64> = lines_of(s["success_file"].as_str().unwrap());
+    let bad: Vec<u64> = lines_of(s["error_file"].as_str().unwrap());
+    let unknown: Vec<u64> = lines_of(s["unknown_file"].as_str().unwrap_or(""));
+    let all: Vec<u64> = ok.iter().chain(&bad).chain(&unknown).copied().collect();
+    let set: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(
+        all.len(),
+        set.len(),
+        "a row in two result files, or twice in one: {s}"
+    );
+    assert_eq!(
+        set,
+        (2..rows + 2).collect::<BTreeSet<u64>>(),
+        "every row, once: {s}"
+    );
+    assert_eq!(s["rows"].as_u64(), Some(rows));
+    (ok.into_iter().collect(), unknown.into_iter().collect())
+}
+
+/// How many records carry each LastName starting with `prefix`.
+fn names(home: &Path, prefix: &str) -> HashMap<String, u64> {
+    let o = syncstudio(
+        home,
+        &[
+            "query",
+            "Play",
+            &format!("SELECT LastName FROM Lead WHERE LastName LIKE '{prefix}%'"),
+            "--format",
+            "json",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut n = HashMap::new();
+    for r in rows.as_array().unwrap() {
+        *n.entry(r["LastName"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    n
+}
+
+#[test]
+fn kill_9_then_resume_over_rest_loses_nothing_and_sends_nothing_twice() {
+    let home = temp("resume-rest");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    control(
+        &org.url,
+        "POST",
+        "seed",
+        serde_json::json!({"fields": {"Lead": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
+    );
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"route": "composite", "kind": "latency", "latencyMs": 40}),
+    );
+    const ROWS: u64 = 600;
+    let mut landed = 0;
+    for (i, after) in moments(10, 600).into_iter().enumerate() {
+        let prefix = format!("R{i}x");
+        let file = home.join(format!("{prefix}.csv"));
+        let mut csv = String::from("ERP_Id__c,LastName,Company\n");
+        for n in 0..ROWS {
+            csv.push_str(&format!("{prefix}{n},{prefix}{n},Resume Co\n"));
+        }
+        std::fs::write(&file, csv).unwrap();
+        // Upserts are sent again safely: every row must end up written once.
+        let op = if i % 2 == 0 { "upsert" } else { "insert" };
+        let mut args = vec![
+            "import",
+            "Play",
+            "--object",
+            "Lead",
+            "--operation",
+            op,
+            "--api",
+            "rest",
+            "--batch-size",
+            "25",
+            "--file",
+            file.to_str().unwrap(),
+        ];
+        if op == "upsert" {
+            args.extend(["--external-id", "ERP_Id__c"]);
+        }
+        let (s, interrupted) = kill_then_resume(&home, &args, after);
+        landed += usize::from(interrupted);
+        let (ok, unknown) = check_partition(&s, ROWS);
+        let in_org = names(&home, &prefix);
+        assert!(
+            in_org.values().all(|&c| c == 1),
+            "a record made twice ({op}, killed after {after} ms)"
+        );
+        for line in &ok {
+            assert!(
+                in_org.contains_key(&format!("{prefix}{}", line - 2)),
+                "line {line} reported written but missing"
+            );
+        }
+        if op == "upsert" {
+            assert!(
+                unknown.is_empty(),
+                "an upsert is sent again, never left unknown"
+            );
+            assert_eq!(in_org.len() as u64, ROWS);
+        } else {
+            // Only the one request in flight can be unknown.
+            assert!(unknown.len() <= 25, "{} unknown", unknown.len());
+            assert!(
+                in_org.len() as u64 >= ok.len() as u64
+                    && in_org.len() as u64 <= ok.len() as u64 + unknown.len() as u64
+            );
+        }
+    }
+    assert!(landed >= 5, "only {landed} of 10 kills landed mid-run");
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn kill_9_then_resume_over_bulk_reads_the_open_job_back() {
+    let home = temp("resume-bulk");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    // Each Bulk call takes 150 ms, so a kill lands inside a job.
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"route": "jobs", "kind": "latency", "latencyMs": 150}),
+    );
+    const ROWS: u64 = 25_000;
+    let mut landed = 0;
+    for (i, after) in moments(10, 3_000).into_iter().enumerate() {
+        let prefix = format!("B{i}x");
+        let file = home.join(format!("{prefix}.csv"));
+        let mut csv = String::from("LastName,Company\n");
+        for n in 0..ROWS {
+            csv.push_str(&format!("{prefix}{n},Bulk Resume Co\n"));
+        }
+        std::fs::write(&file, csv).unwrap();
+        let args = [
+            "import",
+            "Play",
+            "--object",
+            "Lead",
+            "--operation",
+            "insert",
+            "--api",
+            "bulk",
+            "--file",
+            file.to_str().unwrap(),
+        ];
+        let (s, interrupted) = kill_then_resume(&home, &args, after);
+        landed += usize::from(interrupted);
+        let (ok, unknown) = check_partition(&s, ROWS);
+        assert!(
+            unknown.is_empty(),
+            "an open Bulk job is read back, not guessed: {s}"
+        );
+        let in_org = names(&home, &prefix);
+        assert!(
+            in_org.values().all(|&c| c == 1),
+            "a record made twice (killed after {after} ms)"
+        );
+        assert_eq!(
+            in_org.len(),
+            ok.len(),
+            "exactly the rows reported written (killed after {after} ms)"
+        );
+    }
+    assert!(landed >= 5, "only {landed} of 10 kills landed mid-run");
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}

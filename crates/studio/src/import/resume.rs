@@ -1,0 +1,185 @@
+//! Resuming an import after `kill -9`, a crash or a Cancel: the rows in
+//! its result files are settled and not read again; the rows that were
+//! being sent when it stopped (`in_flight.json`, written before each
+//! request) are sent again only when that cannot make a record twice: an
+//! update, upsert or delete is sent again, an insert over REST is reported
+//! unknown, and a Bulk job (its id saved before its data) is read back.
+
+use super::ImportSpec;
+use crate::Studio;
+use crate::error::{Error, Result};
+use crate::runs::{Cancel, RunHandle, RunHost, RunStatus, RunSummary};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::Path;
+
+const IN_FLIGHT: &str = "in_flight.json";
+
+/// The rows of the request in flight, and its Bulk job once opened.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct InFlight {
+    pub lines: HashSet<u64>,
+    pub job: Option<String>,
+}
+
+/// Notes the rows about to be sent (and their Bulk job), replacing the
+/// file whole so a crash never leaves half of it.
+pub(crate) fn mark_in_flight(folder: &Path, lines: &[u64], job: Option<&str>) -> Result<()> {
+    let state = InFlight {
+        lines: lines.iter().copied().collect(),
+        job: job.map(str::to_string),
+    };
+    let tmp = folder.join(format!("{IN_FLIGHT}.tmp"));
+    let text = serde_json::to_vec(&state)?;
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, folder.join(IN_FLIGHT)))
+        .map_err(|e| Error::Output(format!("{}: {e}", folder.display())))
+}
+
+pub(crate) struct Resumed {
+    pub handle: RunHandle,
+    pub settled: HashSet<u64>,
+    pub in_flight: InFlight,
+}
+
+/// The `sf__Row` values of a result file, and its rows as records.
+fn rows_of(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>)> {
+    if !path.exists() {
+        return Ok((vec![], vec![]));
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+    let header = r
+        .headers()
+        .map(|h| h.iter().map(str::to_string).collect())
+        .unwrap_or_default();
+    let rows = r.records().filter_map(|x| x.ok()).collect();
+    Ok((header, rows))
+}
+
+fn line_of(header: &[String], row: &csv::StringRecord) -> Option<u64> {
+    let at = header.iter().position(|h| h == "sf__Row")?;
+    row.get(at)?.parse().ok()
+}
+
+impl Studio {
+    /// Finishes an interrupted or cancelled import: nothing lost, nothing
+    /// sent twice. The same run goes on, with the same result files.
+    pub async fn resume_import(
+        &self,
+        run: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<RunSummary> {
+        let first = self.run(run)?;
+        match first.status {
+            RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::Failed => {}
+            RunStatus::Running | RunStatus::Queued => {
+                return Err(Error::Invalid(format!(
+                    "run {} is still running in another process; wait for it, or stop it first",
+                    first.run
+                )));
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "run {} is {}: there is nothing left to resume (retry its failed rows with `runs retry`)",
+                    first.run,
+                    first.status.as_str()
+                )));
+            }
+        }
+        let spec: ImportSpec = self
+            .run_spec(&first.run)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .filter(|s: &ImportSpec| !s.dry_run)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "run {} is not an import that can be resumed",
+                    first.run
+                ))
+            })?;
+        let mut handle = self.reopen_run(&first.run)?;
+        let folder = self.runs_folder().join(&first.run);
+        let mut summary = handle.summary.clone();
+        // Rows a stop left "not sent" are sent now: out of the error file.
+        let error_file = Path::new(&summary.error_file);
+        let (header, errors) = rows_of(error_file)?;
+        let err_at = header.iter().position(|h| h == "sf__Error");
+        let kept: Vec<&csv::StringRecord> = errors
+            .iter()
+            .filter(|r| {
+                !err_at
+                    .and_then(|i| r.get(i))
+                    .is_some_and(|e| e.starts_with("not sent"))
+            })
+            .collect();
+        if kept.len() != errors.len() {
+            let tmp = error_file.with_extension("csv.tmp");
+            let mut w = csv::WriterBuilder::new().flexible(true).from_path(&tmp)?;
+            w.write_record(&header)?;
+            for r in &kept {
+                w.write_record(*r)?;
+            }
+            w.flush()?;
+            drop(w);
+            std::fs::rename(&tmp, error_file)?;
+        }
+        // Counted again from the files: they, not the last checkpoint, say
+        // what is settled.
+        let (ok_header, ok) = rows_of(Path::new(&summary.success_file))?;
+        let created_at = ok_header.iter().position(|h| h == "sf__Created");
+        let (unknown_header, unknown) = match &summary.unknown_file {
+            Some(u) => rows_of(Path::new(u))?,
+            None => (vec![], vec![]),
+        };
+        let mut settled = HashSet::new();
+        settled.extend(ok.iter().filter_map(|r| line_of(&ok_header, r)));
+        settled.extend(kept.iter().filter_map(|r| line_of(&header, r)));
+        settled.extend(unknown.iter().filter_map(|r| line_of(&unknown_header, r)));
+        let created = ok
+            .iter()
+            .filter(|r| created_at.and_then(|i| r.get(i)) == Some("true"))
+            .count() as u64;
+        summary.rows = (ok.len() + kept.len() + unknown.len()) as u64;
+        summary.succeeded = ok.len() as u64;
+        summary.failed = kept.len() as u64;
+        summary.unknown = unknown.len() as u64;
+        match spec.operation {
+            super::plan::Operation::Delete | super::plan::Operation::HardDelete => {
+                summary.deleted = summary.succeeded;
+                summary.created = 0;
+                summary.updated = 0;
+            }
+            _ => {
+                summary.created = created;
+                summary.unchanged = summary.unchanged.min(summary.succeeded - created);
+                summary.updated = summary.succeeded - created - summary.unchanged;
+            }
+        }
+        let in_flight: InFlight = std::fs::read(folder.join(IN_FLIGHT))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let in_flight = InFlight {
+            lines: in_flight.lines.difference(&settled).copied().collect(),
+            job: in_flight.job,
+        };
+        tracing::info!(run = %summary.run, settled = settled.len(), in_flight = in_flight.lines.len(), "resuming an import");
+        handle.summary = summary;
+        self.import_run(
+            &spec,
+            host,
+            cancel,
+            on_start,
+            Some(Resumed {
+                handle,
+                settled,
+                in_flight,
+            }),
+        )
+        .await
+    }
+}
