@@ -579,3 +579,24 @@ fn an_untrusted_certificate_names_ssl_cert_file() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn remove_says_plainly_when_salesforce_could_not_revoke() {
+    let (home, org) = signed_in("remove-offline");
+    drop(org); // the org is gone: nothing can be revoked there
+    let o = syncstudio(&home, &["connections", "remove", "Play"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).trim(), "removed Play");
+    let err = one_line(&o);
+    assert!(
+        err.contains("could not revoke") && err.contains("may keep working"),
+        "{err}"
+    );
+    let list = text(&syncstudio(&home, &["connections", "list"]).stdout);
+    assert_eq!(
+        list.lines().count(),
+        1,
+        "forgotten here all the same: {list}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}

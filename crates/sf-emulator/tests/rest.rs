@@ -1028,11 +1028,26 @@ async fn sobject_collections() {
             .1["totalSize"],
         0
     );
-    // Rolled-back ids are given out again, as numbers nobody saw.
+    // An id handed out in a rolled-back request is never given to another
+    // record, and asking for it finds no record rather than another one.
+    let rolled = res[0]["id"]
+        .as_str()
+        .expect("the rolled-back id")
+        .to_string();
     let next = org
         .create("Account", json!({"Name": "After rollback"}))
         .await;
     assert!(next > a);
+    assert_ne!(next, rolled);
+    let (s, _) = org.get(&format!("{V}/sobjects/Account/{rolled}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // An 18-character id is case-insensitive: lower-cased, it is answered as
+    // the same record, with its own id.
+    let (s, same) = org
+        .get(&format!("{V}/sobjects/Account/{}", next.to_lowercase()))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(same["Id"], next.as_str());
     // Update, upsert, retrieve, delete.
     let (_, res) = org.send(Method::PATCH, &path, json!({"records": [{"attributes": {"type": "Account"}, "Id": a, "Name": "C1 updated"}, {"attributes": {"type": "Account"}, "Id": sf_emulator::ids::make_id("001", 99_999), "Name": "x"}]})).await;
     assert_eq!(

@@ -395,4 +395,26 @@ mod tests {
             assert!(err.to_string().contains(want), "{name}: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever bytes a file holds, reading it answers rows, row
+        /// errors or one file error; it never panics.
+        #[test]
+        fn any_bytes_read_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+                                        text in "[a-z,;|\t\"\r\n ]{0,300}") {
+            for (i, data) in [bytes, text.into_bytes()].into_iter().enumerate() {
+                let p = write(&format!("prop-{}-{i}.csv", std::process::id()), &data);
+                if let Ok(mut s) = Source::open(&p, EncodingChoice::Auto, DelimiterChoice::Auto) {
+                    let mut n = 0;
+                    while let Some(r) = s.next_row() {
+                        n += 1;
+                        if let Ok(row) = r {
+                            proptest::prop_assert_eq!(row.cells.len(), s.header.len());
+                        }
+                        proptest::prop_assert!(n < 10_000);
+                    }
+                }
+            }
+        }
+    }
 }
