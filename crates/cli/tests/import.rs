@@ -392,7 +392,20 @@ fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
         let mut first = String::new();
         out.read_line(&mut first).unwrap();
         let run = first.trim().strip_prefix("run ").unwrap().to_string();
-        std::thread::sleep(std::time::Duration::from_millis(900));
+        // Stop it once some rows are written (however slow the machine).
+        let ok = home.join("runs").join(&run).join("success.csv");
+        let started = std::time::Instant::now();
+        while std::fs::read_to_string(&ok)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+            < 2
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "no row written"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()
