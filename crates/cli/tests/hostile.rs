@@ -410,25 +410,35 @@ fn the_daily_cap_holds_across_runs() {
 
 #[test]
 fn a_revoked_sign_in_says_how_to_grant_again_and_grant_mends_it() {
-    let (home, org) = signed_in("grant");
-    // Revoke the refresh token at the org, as an admin would.
+    let home = temp("grant");
+    let org = playground(&home);
+    let port = free_port().to_string();
+    let added = with_browser_sign_in(
+        &home,
+        &[
+            "connections",
+            "add",
+            "Play",
+            "--login-url",
+            &org.url,
+            "--client-id",
+            "c",
+            "--callback-port",
+            &port,
+        ],
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    // Revoke the refresh token at the org, as an admin would: its access
+    // tokens end with it.
     let studio = studio::Studio::open(&home).unwrap();
     let row = studio.connection("Play").unwrap();
     drop(studio);
     let secret = studio::secrets::load(&row.id).unwrap().unwrap();
-    for t in [
-        secret.refresh_token.as_deref(),
-        secret.access_token.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        reqwest::blocking::Client::new()
-            .post(format!("{}/services/oauth2/revoke", org.url))
-            .form(&[("token", t)])
-            .send()
-            .unwrap();
-    }
+    reqwest::blocking::Client::new()
+        .post(format!("{}/services/oauth2/revoke", org.url))
+        .form(&[("token", secret.refresh_token.as_deref().unwrap())])
+        .send()
+        .unwrap();
     let o = syncstudio(&home, &["connections", "test", "Play"]);
     assert_eq!(o.status.code(), Some(2));
     let line = one_line(&o);
@@ -436,11 +446,7 @@ fn a_revoked_sign_in_says_how_to_grant_again_and_grant_mends_it() {
     assert!(!line.to_lowercase().contains("click"), "{line}");
     let list = text(&syncstudio(&home, &["connections", "list"]).stdout);
     assert!(list.contains("needs_grant"), "{list}");
-    let grant = syncstudio_with_stdin(
-        &home,
-        &["connections", "grant", "Play", "--client-credentials"],
-        "",
-    );
+    let grant = with_browser_sign_in(&home, &["connections", "grant", "Play"]);
     assert!(grant.status.success(), "{}", text(&grant.stderr));
     let o = syncstudio(&home, &["connections", "test", "Play"]);
     assert!(o.status.success(), "{}", text(&o.stderr));

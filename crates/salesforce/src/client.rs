@@ -356,17 +356,36 @@ impl Client {
         if current.access_token != stale {
             return Ok(());
         }
-        let refresh_token = current.refresh_token.clone().ok_or_else(|| {
-            Error::NeedsGrant("the session expired and there is no refresh token".into())
-        })?;
-        tracing::info!("session expired; refreshing");
-        let fresh = auth::refresh(
-            &self.inner.cfg.login_url,
-            &self.inner.cfg.app,
-            &refresh_token,
-            &current.instance_url,
-        )
-        .await?;
+        let fresh = match current.refresh_token.clone() {
+            Some(refresh_token) => {
+                tracing::info!("session expired; refreshing");
+                auth::refresh(
+                    &self.inner.cfg.login_url,
+                    &self.inner.cfg.app,
+                    &refresh_token,
+                    &current.instance_url,
+                )
+                .await?
+            }
+            // Client credentials issue no refresh token: the key and
+            // secret get a new session the way they got the first.
+            None if self.inner.cfg.app.client_secret.is_some() => {
+                tracing::info!("session expired; signing in again with client credentials");
+                auth::client_credentials(&self.inner.cfg.login_url, &self.inner.cfg.app)
+                    .await
+                    .map_err(|e| match e {
+                        Error::OAuth { error, description } => {
+                            Error::NeedsGrant(format!("{description} ({error})"))
+                        }
+                        other => other,
+                    })?
+            }
+            None => {
+                return Err(Error::NeedsGrant(
+                    "the session expired and there is no refresh token".into(),
+                ));
+            }
+        };
         *self.inner.tokens.write().expect("lock") = fresh.clone();
         if let Some(listener) = &self.inner.cfg.on_refresh {
             listener(&fresh);

@@ -151,3 +151,23 @@ pub fn one_line(o: &Output) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err.trim_end().to_string()
 }
+
+/// Runs a command that prints an authorization URL alone on its first
+/// stdout line (`--no-browser`), plays the user allowing it, and waits.
+pub fn with_browser_sign_in(home: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .arg("--no-browser")
+        .env("SYNCSTUDIO_HOME", home)
+        .env_remove("SYNCSTUDIO_BROWSER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    play(line.trim_end(), Choice::Allow);
+    child.wait_with_output().unwrap()
+}

@@ -59,6 +59,46 @@ fn rows_of(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>)> {
     Ok((header, rows))
 }
 
+/// Cuts a result file back to its last whole row: a process killed while
+/// writing can leave half a row, which must be neither taken as settled
+/// nor written on.
+fn trim_partial_tail(path: &Path) -> Result<()> {
+    let Ok(data) = std::fs::read(path) else {
+        return Ok(());
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(&data[..]);
+    let mut record = csv::ByteRecord::new();
+    let mut width = None;
+    let mut whole = 0usize;
+    loop {
+        match r.read_byte_record(&mut record) {
+            Ok(true) => {
+                let end = r.position().byte() as usize;
+                let complete = end > 0 && data.get(end - 1) == Some(&b'\n');
+                let expected = *width.get_or_insert(record.len());
+                if !complete || record.len() != expected {
+                    break;
+                }
+                whole = end;
+            }
+            _ => break,
+        }
+    }
+    if whole < data.len() {
+        tracing::warn!(file = %path.display(), cut = data.len() - whole, "a half-written row was cut off");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+        f.set_len(whole as u64)
+            .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 fn line_of(header: &[String], row: &csv::StringRecord) -> Option<u64> {
     let at = header.iter().position(|h| h == "sf__Row")?;
     row.get(at)?.parse().ok()
@@ -104,6 +144,17 @@ impl Studio {
         let mut handle = self.reopen_run(&first.run)?;
         let folder = self.runs_folder().join(&first.run);
         let mut summary = handle.summary.clone();
+        let unknown_path = Path::new(&summary.error_file).with_file_name("unknown.csv");
+        for file in [
+            Path::new(&summary.success_file),
+            Path::new(&summary.error_file),
+            &unknown_path,
+        ] {
+            trim_partial_tail(file)?;
+        }
+        if unknown_path.exists() {
+            summary.unknown_file = Some(unknown_path.display().to_string());
+        }
         // Rows a stop left "not sent" are sent now: out of the error file.
         let error_file = Path::new(&summary.error_file);
         let (header, errors) = rows_of(error_file)?;
@@ -181,5 +232,26 @@ impl Studio {
             }),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_half_written_row_is_cut_off() {
+        let dir = std::env::temp_dir().join(format!("studio-trim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("success.csv");
+        for (written, kept) in [
+            ("A,sf__Row\nx,2\ny,3\nz,4", "A,sf__Row\nx,2\ny,3\n"),
+            ("A,sf__Row\nx,2\n\"two\nlines", "A,sf__Row\nx,2\n"),
+            ("A,sf__Row\nx,2\ny,3\n", "A,sf__Row\nx,2\ny,3\n"),
+            ("A,sf__Row\nx,2\ny\n", "A,sf__Row\nx,2\n"),
+        ] {
+            std::fs::write(&p, written).unwrap();
+            super::trim_partial_tail(&p).unwrap();
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), kept, "{written:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
