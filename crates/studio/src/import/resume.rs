@@ -73,19 +73,14 @@ fn trim_partial_tail(path: &Path) -> Result<()> {
     let mut record = csv::ByteRecord::new();
     let mut width = None;
     let mut whole = 0usize;
-    loop {
-        match r.read_byte_record(&mut record) {
-            Ok(true) => {
-                let end = r.position().byte() as usize;
-                let complete = end > 0 && data.get(end - 1) == Some(&b'\n');
-                let expected = *width.get_or_insert(record.len());
-                if !complete || record.len() != expected {
-                    break;
-                }
-                whole = end;
-            }
-            _ => break,
+    while let Ok(true) = r.read_byte_record(&mut record) {
+        let end = r.position().byte() as usize;
+        let complete = end > 0 && data.get(end - 1) == Some(&b'\n');
+        let expected = *width.get_or_insert(record.len());
+        if !complete || record.len() != expected {
+            break;
         }
+        whole = end;
     }
     if whole < data.len() {
         tracing::warn!(file = %path.display(), cut = data.len() - whole, "a half-written row was cut off");
