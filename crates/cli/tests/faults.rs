@@ -20,12 +20,7 @@ fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
     let home = temp("faults");
     let org = playground(&home);
     assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    control(
-        &org.url,
-        "POST",
-        "seed",
-        serde_json::json!({"fields": {"Contact": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
-    );
+    seed_erp_id(&org.url, &["Contact"]);
     let file = home.join("contacts.csv");
     let mut csv = String::from("ERP_Id__c,LastName,Email\n");
     for n in 0..rows {
@@ -87,24 +82,9 @@ fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
     control(&org.url, "DELETE", "lock-row", serde_json::Value::Null);
 
     // Every row in exactly one result file.
-    let lines = |path: &str| -> Vec<u64> {
-        if path.is_empty() || !std::path::Path::new(path).exists() {
-            return vec![];
-        }
-        let mut r = csv::Reader::from_path(path).unwrap();
-        let at = r
-            .headers()
-            .unwrap()
-            .iter()
-            .position(|h| h == "sf__Row")
-            .unwrap();
-        r.records()
-            .map(|x| x.unwrap()[at].parse().unwrap())
-            .collect()
-    };
-    let ok = lines(s["success_file"].as_str().unwrap());
-    let bad = lines(s["error_file"].as_str().unwrap());
-    let unknown = lines(s["unknown_file"].as_str().unwrap_or(""));
+    let ok = sf_rows(s["success_file"].as_str().unwrap());
+    let bad = sf_rows(s["error_file"].as_str().unwrap());
+    let unknown = sf_rows(s["unknown_file"].as_str().unwrap_or(""));
     let all: Vec<u64> = ok.iter().chain(&bad).chain(&unknown).copied().collect();
     assert_eq!(
         all.iter().copied().collect::<BTreeSet<_>>(),

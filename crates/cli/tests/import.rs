@@ -16,20 +16,6 @@ fn summary(o: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(out.lines().last().unwrap()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-/// The `sf__Row` values of a result file.
-fn rows_of(path: &str) -> Vec<u64> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let at = r
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|h| h == "sf__Row")
-        .unwrap();
-    r.records()
-        .map(|x| x.unwrap()[at].parse().unwrap())
-        .collect()
-}
-
 fn column(path: &str, name: &str) -> Vec<String> {
     let mut r = csv::Reader::from_path(path).unwrap();
     let at = r.headers().unwrap().iter().position(|h| h == name).unwrap();
@@ -51,12 +37,7 @@ fn insert_with_bad_rows_then_upsert_update_delete_and_runs() {
     let home = temp("import");
     let org = playground(&home);
     assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    control(
-        &org.url,
-        "POST",
-        "seed",
-        serde_json::json!({"fields": {"Contact": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
-    );
+    seed_erp_id(&org.url, &["Contact"]);
     // Semicolons, a BOM, CRLF, labels for headers, a multi-line cell, a
     // blank line, and three bad rows: no last name, ragged, a bad date.
     let file = home.join("contacts.csv");
@@ -109,8 +90,8 @@ fn insert_with_bad_rows_then_upsert_update_delete_and_runs() {
     assert!(s["api_calls"].as_u64().unwrap() >= 1);
     let ok = s["success_file"].as_str().unwrap();
     let bad = s["error_file"].as_str().unwrap();
-    assert_eq!(rows_of(ok), [2, 4, 9], "sf__Row is the line in the file");
-    assert_eq!(rows_of(bad), [6, 7, 8]);
+    assert_eq!(sf_rows(ok), [2, 4, 9], "sf__Row is the line in the file");
+    assert_eq!(sf_rows(bad), [6, 7, 8]);
     let errors = column(bad, "sf__Error");
     assert!(
         errors[0].contains("LastName: required on create"),
@@ -418,10 +399,10 @@ fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
         assert_eq!(s["status"], status, "{rest}");
         if status == "cancelled" {
             assert_eq!(s["rows"], 1000);
-            let sent: BTreeSet<u64> = rows_of(s["success_file"].as_str().unwrap())
+            let sent: BTreeSet<u64> = sf_rows(s["success_file"].as_str().unwrap())
                 .into_iter()
                 .collect();
-            let not_sent: BTreeSet<u64> = rows_of(s["error_file"].as_str().unwrap())
+            let not_sent: BTreeSet<u64> = sf_rows(s["error_file"].as_str().unwrap())
                 .into_iter()
                 .collect();
             assert!(!sent.is_empty() && !not_sent.is_empty());
@@ -516,7 +497,7 @@ fn large_files_go_through_bulk_api_and_results_find_their_rows() {
         "a bulk job, not 15 collection calls: {s}"
     );
     let ok = s["success_file"].as_str().unwrap();
-    let lines = rows_of(ok);
+    let lines = sf_rows(ok);
     let names = column(ok, "LastName");
     let ids = column(ok, "sf__Id");
     // Each id is the record made from its own row.
@@ -548,7 +529,7 @@ fn large_files_go_through_bulk_api_and_results_find_their_rows() {
         "{errors:?}"
     );
     assert_eq!(
-        rows_of(s["error_file"].as_str().unwrap()),
+        sf_rows(s["error_file"].as_str().unwrap()),
         [9, 509, 1009, 1509, 2009, 2509]
     );
 
@@ -726,7 +707,7 @@ fn a_dry_run_predicts_what_the_import_then_does() {
     let done = summary(&real);
     assert_eq!(counts(&done), counts(&predicted), "the prediction held");
     let sorted = |p: &serde_json::Value| {
-        let mut r = rows_of(p.as_str().unwrap());
+        let mut r = sf_rows(p.as_str().unwrap());
         r.sort();
         r
     };
@@ -796,7 +777,7 @@ fn retry_sends_the_failed_rows_again_from_a_fixed_error_file() {
         (again["rows"].as_u64(), again["failed"].as_u64()),
         (Some(2), Some(2))
     );
-    assert_eq!(rows_of(again["error_file"].as_str().unwrap()), [3, 4]);
+    assert_eq!(sf_rows(again["error_file"].as_str().unwrap()), [3, 4]);
     // Fixed by hand (the error file as a spreadsheet would save it).
     let fixed = home.join("fixed.csv");
     let edited = std::fs::read_to_string(first["error_file"].as_str().unwrap())
@@ -823,7 +804,7 @@ fn retry_sends_the_failed_rows_again_from_a_fixed_error_file() {
         (Some(2), Some(2))
     );
     let ok = done["success_file"].as_str().unwrap();
-    assert_eq!(rows_of(ok), [3, 4], "lines of the first file");
+    assert_eq!(sf_rows(ok), [3, 4], "lines of the first file");
     let mut header = csv::Reader::from_path(ok).unwrap();
     let header: Vec<String> = header
         .headers()

@@ -11,25 +11,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn lines_of(path: &str) -> Vec<u64> {
-    if path.is_empty() || !Path::new(path).exists() {
-        return vec![];
-    }
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .unwrap();
-    let at = r
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|h| h == "sf__Row")
-        .unwrap();
-    r.records()
-        .map(|x| x.unwrap()[at].parse().unwrap())
-        .collect()
-}
-
 /// Moments spread over `span_ms`, the same every run (a fixed LCG).
 fn moments(n: usize, span_ms: u64) -> Vec<u64> {
     let mut x: u64 = 0x5eed;
@@ -94,9 +75,9 @@ fn kill_then_resume(home: &Path, args: &[&str], after_ms: u64) -> (serde_json::V
 }
 
 fn check_partition(s: &serde_json::Value, rows: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
-    let ok: Vec<u64> = lines_of(s["success_file"].as_str().unwrap());
-    let bad: Vec<u64> = lines_of(s["error_file"].as_str().unwrap());
-    let unknown: Vec<u64> = lines_of(s["unknown_file"].as_str().unwrap_or(""));
+    let ok: Vec<u64> = sf_rows(s["success_file"].as_str().unwrap());
+    let bad: Vec<u64> = sf_rows(s["error_file"].as_str().unwrap());
+    let unknown: Vec<u64> = sf_rows(s["unknown_file"].as_str().unwrap_or(""));
     let all: Vec<u64> = ok.iter().chain(&bad).chain(&unknown).copied().collect();
     let set: BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(
@@ -139,12 +120,7 @@ fn kill_9_then_resume_over_rest_loses_nothing_and_sends_nothing_twice() {
     let home = temp("resume-rest");
     let org = playground(&home);
     assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    control(
-        &org.url,
-        "POST",
-        "seed",
-        serde_json::json!({"fields": {"Lead": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
-    );
+    seed_erp_id(&org.url, &["Lead"]);
     control(
         &org.url,
         "POST",

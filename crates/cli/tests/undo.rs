@@ -72,12 +72,7 @@ fn undo_restores_the_org_after_every_operation_and_reports_conflicts() {
     let home = temp("undo");
     let org = playground(&home);
     assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    control(
-        &org.url,
-        "POST",
-        "seed",
-        serde_json::json!({"fields": {"Contact": [{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]}}),
-    );
+    seed_erp_id(&org.url, &["Contact"]);
     let all = snapshot(&home);
     let ids: Vec<String> = all
         .as_array()

@@ -171,3 +171,33 @@ pub fn with_browser_sign_in(home: &Path, args: &[&str]) -> Output {
     play(line.trim_end(), Choice::Allow);
     child.wait_with_output().unwrap()
 }
+
+/// The `sf__Row` values of a result file (none when there is no file).
+pub fn sf_rows(path: &str) -> Vec<u64> {
+    if path.is_empty() || !Path::new(path).exists() {
+        return vec![];
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    let at = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "sf__Row")
+        .unwrap();
+    r.records()
+        .map(|x| x.unwrap()[at].parse().unwrap())
+        .collect()
+}
+
+/// Gives `object` an `ERP_Id__c` external id field.
+pub fn seed_erp_id(url: &str, objects: &[&str]) {
+    let field = serde_json::json!([{"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}]);
+    let fields: serde_json::Map<String, serde_json::Value> = objects
+        .iter()
+        .map(|o| (o.to_string(), field.clone()))
+        .collect();
+    control(url, "POST", "seed", serde_json::json!({ "fields": fields }));
+}

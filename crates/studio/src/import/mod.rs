@@ -325,6 +325,24 @@ fn bulk_csv(records: &[&serde_json::Map<String, Value>]) -> (Vec<String>, Vec<Ve
     (columns, rows)
 }
 
+/// A batch as Bulk CSV columns and rows: the Id alone for a delete, the
+/// fields sent otherwise.
+fn bulk_rows(
+    plan: &Plan,
+    batch: &[(Row, serde_json::Map<String, Value>)],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
+    if matches!(plan.operation, Operation::Delete | Operation::HardDelete) {
+        let ids = records
+            .iter()
+            .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
+            .collect();
+        (vec!["Id".to_string()], ids)
+    } else {
+        bulk_csv(&records)
+    }
+}
+
 /// Salesforce's errors for one record, as the error file says them:
 /// `CODE: message [fields]`.
 fn record_errors(r: &RecordResult) -> String {
@@ -950,17 +968,7 @@ impl Studio {
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
-        let (columns, rows) = if matches!(plan.operation, Operation::Delete | Operation::HardDelete)
-        {
-            let ids = records
-                .iter()
-                .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
-                .collect();
-            (vec!["Id".to_string()], ids)
-        } else {
-            bulk_csv(&records)
-        };
+        let (columns, rows) = bulk_rows(plan, batch);
         let local = |e: String| salesforce::Error::Local(format!("building the Bulk CSV: {e}"));
         let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
         w.write_record(&columns).map_err(|e| local(e.to_string()))?;
@@ -1016,17 +1024,7 @@ impl Studio {
             client.bulk_set_state(job, "Aborted").await?;
             return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
         }
-        let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
-        let (columns, rows) = if matches!(plan.operation, Operation::Delete | Operation::HardDelete)
-        {
-            let ids = records
-                .iter()
-                .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
-                .collect();
-            (vec!["Id".to_string()], ids)
-        } else {
-            bulk_csv(&records)
-        };
+        let (columns, rows) = bulk_rows(plan, batch);
         self.bulk_outcomes(client, job, &columns, &rows).await
     }
 
