@@ -590,12 +590,15 @@ impl Studio {
             let screen = spec.dry_run
                 || (spec.only_changed
                     && matches!(plan.operation, Operation::Update | Operation::Upsert));
+            // What screening read of the org is the before-image too: the
+            // rows it lets through are not looked up a second time.
+            let mut screened_before = None;
             if screen {
                 let checked = self
                     .screen_batch(&client, &plan, std::mem::take(&mut pending), spec)
                     .await;
                 match checked {
-                    Ok((settled, to_send)) => {
+                    Ok((settled, to_send, found)) => {
                         for s in settled {
                             match s {
                                 Screened::Rejected { row, why } => {
@@ -616,6 +619,7 @@ impl Studio {
                             }
                         }
                         pending = to_send;
+                        screened_before = Some(found);
                     }
                     Err((e, rows)) => {
                         let why = format!("not sent: {e}");
@@ -634,7 +638,9 @@ impl Studio {
                 }
             }
             // The before-image of what an update or upsert changes, for undo.
-            let before = if matches!(plan.operation, Operation::Update | Operation::Upsert) {
+            let before = if let Some(found) = screened_before {
+                found
+            } else if matches!(plan.operation, Operation::Update | Operation::Upsert) {
                 let records: Vec<&serde_json::Map<String, Value>> =
                     pending.iter().map(|(_, r)| r).collect();
                 match lookup::existing(&client, &plan, &records).await {
@@ -778,7 +784,10 @@ impl Studio {
         plan: &Plan,
         batch: Batch,
         spec: &ImportSpec,
-    ) -> std::result::Result<(Vec<Screened>, Batch), (salesforce::Error, Batch)> {
+    ) -> std::result::Result<
+        (Vec<Screened>, Batch, Vec<lookup::Existing>),
+        (salesforce::Error, Batch),
+    > {
         let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
         let found = match lookup::existing(client, plan, &records).await {
             Ok(f) => f,
@@ -794,6 +803,7 @@ impl Studio {
         };
         let mut settled = vec![];
         let mut to_send = vec![];
+        let mut to_send_found = vec![];
         let op = plan.operation;
         for (((row, record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
             if !missing.is_empty() {
@@ -846,10 +856,13 @@ impl Studio {
                 Ok((id, action)) if spec.dry_run || action == Action::Unchanged => {
                     settled.push(Screened::Done { row, id, action })
                 }
-                Ok(_) => to_send.push((row, record)),
+                Ok(_) => {
+                    to_send.push((row, record));
+                    to_send_found.push(existing);
+                }
             }
         }
-        Ok((settled, to_send))
+        Ok((settled, to_send, to_send_found))
     }
 
     /// Writes one answered row to the result files and the undo journal.
