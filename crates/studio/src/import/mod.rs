@@ -230,6 +230,22 @@ impl Results {
         Ok(())
     }
 
+    /// Rows a stop or a failure kept from being sent: errors marked so a
+    /// resume knows to send them.
+    fn not_sent(
+        &mut self,
+        summary: &mut RunSummary,
+        rows: impl IntoIterator<Item = (Row, serde_json::Map<String, Value>)>,
+        why: &dyn std::fmt::Display,
+    ) -> Result<()> {
+        let why = format!("{NOT_SENT}: {why}");
+        for (row, _) in rows {
+            summary.failed += 1;
+            self.error(row.line, &row.cells, &why)?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<()> {
         self.success.flush()?;
         self.error.flush()?;
@@ -263,6 +279,9 @@ enum Screened {
 }
 
 type Batch = Vec<(Row, serde_json::Map<String, Value>)>;
+
+/// How the error file marks a row that was never sent (a resume sends it).
+pub(crate) const NOT_SENT: &str = "not sent";
 
 /// What became of one row sent.
 pub(crate) enum RowOutcome {
@@ -580,11 +599,7 @@ impl Studio {
                 failure = Some(Error::Cancelled);
             }
             if let Some(stop) = &failure {
-                let why = format!("not sent: {stop}");
-                for (row, _) in pending.drain(..) {
-                    summary.failed += 1;
-                    results.error(row.line, &row.cells, &why)?;
-                }
+                results.not_sent(&mut summary, pending.drain(..), stop)?;
                 continue;
             }
             let screen = spec.dry_run
@@ -622,11 +637,7 @@ impl Studio {
                         screened_before = Some(found);
                     }
                     Err((e, rows)) => {
-                        let why = format!("not sent: {e}");
-                        for (row, _) in rows {
-                            summary.failed += 1;
-                            results.error(row.line, &row.cells, &why)?;
-                        }
+                        results.not_sent(&mut summary, rows, &e)?;
                         failure = Some(e.into());
                         continue;
                     }
@@ -646,11 +657,7 @@ impl Studio {
                 match lookup::existing(&client, &plan, &records).await {
                     Ok(b) => b,
                     Err(e) => {
-                        let why = format!("not sent: {e}");
-                        for (row, _) in pending.drain(..) {
-                            summary.failed += 1;
-                            results.error(row.line, &row.cells, &why)?;
-                        }
+                        results.not_sent(&mut summary, pending.drain(..), &e)?;
                         failure = Some(e.into());
                         continue;
                     }
@@ -683,11 +690,7 @@ impl Studio {
                     }
                 }
                 Err(e) => {
-                    let why = format!("not sent: {e}");
-                    for (row, _) in pending.drain(..) {
-                        summary.failed += 1;
-                        results.error(row.line, &row.cells, &why)?;
-                    }
+                    results.not_sent(&mut summary, pending.drain(..), &e)?;
                     failure = Some(e.into());
                 }
             }

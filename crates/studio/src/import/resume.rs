@@ -159,7 +159,7 @@ impl Studio {
             .filter(|r| {
                 !err_at
                     .and_then(|i| r.get(i))
-                    .is_some_and(|e| e.starts_with("not sent"))
+                    .is_some_and(|e| e.starts_with(super::NOT_SENT))
             })
             .collect();
         if kept.len() != errors.len() {
