@@ -254,12 +254,12 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     spec.dry_run = args.dry_run;
     spec.only_changed = args.only_changed;
     spec.results = args.results.clone();
-    drive(Job::Import(spec), args.format).await
+    drive(Job::Import(Box::new(spec)), args.format).await
 }
 
 /// What to run: an import, or the failed rows of one again.
 pub enum Job {
-    Import(ImportSpec),
+    Import(Box<ImportSpec>),
     Retry { run: String, file: Option<PathBuf> },
     Undo { run: String, force: bool },
     Resume { run: String },

@@ -28,6 +28,9 @@ pub enum Error {
     OutputClosed,
     #[error("sign-in cancelled")]
     Cancelled,
+    /// A run stopped at the user's request, after its in-flight requests.
+    #[error("the run was cancelled")]
+    RunCancelled,
     /// The built-in playground org could not start or answer.
     #[error("the playground org: {0}")]
     Playground(String),
@@ -123,7 +126,7 @@ impl Error {
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Output(_) => ErrorKind::Output,
             Error::OutputClosed => ErrorKind::OutputClosed,
-            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Cancelled | Error::RunCancelled => ErrorKind::Cancelled,
             Error::Playground(_) => ErrorKind::Playground,
             Error::PlaygroundInUse(_) => ErrorKind::PlaygroundInUse,
         }
@@ -180,6 +183,10 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
                 "Run the command again to sign in.".into()
             }
             Error::Cancelled => "Click Grant access to try again.".into(),
+            Error::RunCancelled if cli => {
+                "Finish it with `syncstudio runs resume RUN` (the run id is the first line the command printed).".into()
+            }
+            Error::RunCancelled => "Finish it with Resume on the Runs screen.".into(),
             Error::Playground(_) if cli => {
                 "Pick another port with --port if this one is taken, then start it again.".into()
             }

@@ -35,6 +35,8 @@ pub struct Studio {
     /// Wakes a browser sign-in that the user cancelled.
     sign_in_cancel: tokio::sync::Notify,
     playground: tokio::sync::Mutex<Option<sf_emulator::Emulator>>,
+    /// Runs of this process that a front end may cancel by id.
+    active: runs::ActiveRuns,
 }
 
 impl Studio {
@@ -47,6 +49,7 @@ impl Studio {
             clients: Mutex::new(HashMap::new()),
             sign_in_cancel: tokio::sync::Notify::new(),
             playground: tokio::sync::Mutex::new(None),
+            active: runs::ActiveRuns::default(),
         };
         studio.mark_interrupted_runs()?;
         Ok(studio)

@@ -155,6 +155,149 @@ pub(crate) fn migration() -> &'static str {
     CREATE INDEX runs_started ON runs (started_at);"
 }
 
+/// Rows settled over time, one sample a checkpoint: the Runs screen's
+/// rows-per-second chart.
+pub(crate) fn samples_migration() -> &'static str {
+    "CREATE TABLE run_samples (
+        run TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        rows INTEGER NOT NULL
+    );
+    CREATE INDEX run_samples_run ON run_samples (run, at_ms);"
+}
+
+/// A run as the Runs screen lists it: its summary and what started it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RunRecord {
+    pub summary: RunSummary,
+    /// `import`, `dry-run`, `export` or `undo`.
+    pub kind: String,
+    pub connection: String,
+    pub input_file: Option<String>,
+    /// RFC 3339.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Why it failed or stopped, when it did.
+    pub error: Option<String>,
+    /// The run whose failed rows (or records, for an undo) this one took up.
+    pub retry_of: Option<String>,
+    /// An import that stopped midway (interrupted, cancelled or failed)
+    /// and can be finished with Resume.
+    pub resumable: bool,
+}
+
+/// Rows per second at a moment of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RateSample {
+    /// Seconds since the run started.
+    pub seconds: f64,
+    pub rows_per_second: f64,
+}
+
+/// The most points a chart gets; longer runs are averaged into as many.
+const CHART_POINTS: usize = 120;
+
+/// Rows per second between consecutive samples, averaged into at most
+/// `CHART_POINTS` spans of equal time.
+pub fn rates(samples: &[(i64, u64)]) -> Vec<RateSample> {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return vec![];
+    };
+    let span = (last.0 - first.0).max(1) as f64;
+    let bucket = (span / CHART_POINTS as f64).max(1.0);
+    let mut out: Vec<RateSample> = vec![];
+    let mut from = *first;
+    let mut started = false;
+    for &(at, rows) in &samples[1..] {
+        let elapsed = (at - from.0) as f64;
+        if elapsed < bucket && (at, rows) != *last {
+            continue;
+        }
+        let done = rows.saturating_sub(from.1) as f64;
+        let rate = if elapsed > 0.0 {
+            done * 1000.0 / elapsed
+        } else {
+            0.0
+        };
+        if !started {
+            // The line starts where the run did, at the first span's speed.
+            out.push(RateSample {
+                seconds: 0.0,
+                rows_per_second: rate,
+            });
+            started = true;
+        }
+        out.push(RateSample {
+            seconds: (at - first.0) as f64 / 1000.0,
+            rows_per_second: rate,
+        });
+        from = (at, rows);
+    }
+    out
+}
+
+/// Which of a run's result files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum ResultFile {
+    Success,
+    Error,
+    Unknown,
+}
+
+/// The first rows of a result file, for the wizard's rejected rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ResultRows {
+    pub path: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// More rows follow in the file than were read.
+    pub more: bool,
+}
+
+/// The runs this process is running, each with its Cancel: a front end
+/// asks by run id. Entries leave when their `Tracked` is dropped.
+#[derive(Default)]
+pub(crate) struct ActiveRuns(std::sync::Mutex<std::collections::HashMap<String, Cancel>>);
+
+/// A run about to start, with its Cancel; it registers under its id once
+/// it has one and unregisters when dropped (however the job ends).
+pub struct Tracked<'a> {
+    studio: &'a Studio,
+    pub cancel: Cancel,
+    id: std::sync::Mutex<Option<String>>,
+}
+
+impl Tracked<'_> {
+    /// Call from a job's `on_start`.
+    pub fn started(&self, run: &str) {
+        self.studio
+            .active
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(run.to_string(), self.cancel.clone());
+        *self.id.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.to_string());
+    }
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            self.studio
+                .active
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        }
+    }
+}
+
 /// A run in progress: its row and the lock that says a process holds it.
 pub(crate) struct RunHandle {
     pub summary: RunSummary,
@@ -339,7 +482,133 @@ impl Studio {
                 s.api_calls_left,
             ],
         )?;
+        self.store.db().execute(
+            "INSERT INTO run_samples (run, at_ms, rows) VALUES (?1, ?2, ?3)",
+            params![
+                s.run,
+                chrono::Utc::now().timestamp_millis(),
+                s.succeeded + s.failed + s.unknown
+            ],
+        )?;
         Ok(())
+    }
+
+    /// A job's Cancel, findable by run id (`cancel_run`) while it runs.
+    pub fn track(&self) -> Tracked<'_> {
+        Tracked {
+            studio: self,
+            cancel: Cancel::new(),
+            id: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Asks a run of this process to stop after its in-flight requests.
+    /// Answers false when no such run is running here.
+    pub fn cancel_run(&self, run: &str) -> bool {
+        let active = self.active.0.lock().unwrap_or_else(|e| e.into_inner());
+        match active.get(run.trim()) {
+            Some(c) => {
+                c.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every run with what started it, newest first.
+    pub fn run_records(&self) -> Result<Vec<RunRecord>> {
+        let db = self.store.db();
+        let mut st = db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC")?;
+        let rows = st
+            .query_map([], |r| {
+                let summary = summary_of(r)?;
+                let kind: String = r.get("kind")?;
+                let resumable = kind == "import"
+                    && matches!(
+                        summary.status,
+                        RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::Failed
+                    )
+                    && r.get::<_, Option<String>>("spec")?.is_some();
+                Ok(RunRecord {
+                    summary,
+                    kind,
+                    connection: r.get("connection")?,
+                    input_file: r.get("input_file")?,
+                    started_at: r.get("started_at")?,
+                    finished_at: r.get("finished_at")?,
+                    error: r.get("error")?,
+                    retry_of: r.get("retry_of")?,
+                    resumable,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Rows per second over a run, from its checkpoints.
+    pub fn run_rates(&self, run: &str) -> Result<Vec<RateSample>> {
+        let db = self.store.db();
+        let started: Option<String> = db
+            .query_row("SELECT started_at FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(started) = started else {
+            return Err(Error::Invalid(format!("no run {run:?}")));
+        };
+        let start_ms = chrono::DateTime::parse_from_rfc3339(&started)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0);
+        let mut st =
+            db.prepare("SELECT at_ms, rows FROM run_samples WHERE run = ?1 ORDER BY at_ms, rowid")?;
+        let samples = std::iter::once(Ok((start_ms, 0)))
+            .chain(st.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?)
+            .collect::<rusqlite::Result<Vec<(i64, u64)>>>()?;
+        Ok(rates(&samples))
+    }
+
+    /// Where one of a run's result files is.
+    pub fn result_path(&self, run: &str, which: ResultFile) -> Result<PathBuf> {
+        let s = self.run(run)?;
+        match which {
+            ResultFile::Success => Some(s.success_file),
+            ResultFile::Error => Some(s.error_file),
+            ResultFile::Unknown => s.unknown_file,
+        }
+        .filter(|p| !p.is_empty() && Path::new(p).exists())
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Invalid(format!("run {} has no such result file", s.run)))
+    }
+
+    /// The first `limit` rows of one of a run's result files.
+    pub fn result_rows(&self, run: &str, which: ResultFile, limit: usize) -> Result<ResultRows> {
+        let path = self.result_path(run, which)?.display().to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&path)
+            .map_err(|e| Error::Output(format!("{path}: {e}")))?;
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Output(format!("{path}: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = vec![];
+        let mut more = false;
+        for r in reader.records() {
+            let r = r.map_err(|e| Error::Output(format!("{path}: {e}")))?;
+            if rows.len() == limit {
+                more = true;
+                break;
+            }
+            rows.push(r.iter().map(str::to_string).collect());
+        }
+        Ok(ResultRows {
+            path,
+            header,
+            rows,
+            more,
+        })
     }
 
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
@@ -402,5 +671,30 @@ impl Studio {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rates;
+
+    #[test]
+    fn rates_are_rows_per_second_between_checkpoints() {
+        // 0 rows at 0 ms, 1,000 at 1 s, 1,000 more at 3 s.
+        let r = rates(&[(0, 0), (1_000, 1_000), (3_000, 2_000)]);
+        let pairs: Vec<(f64, f64)> = r.iter().map(|s| (s.seconds, s.rows_per_second)).collect();
+        assert_eq!(pairs, vec![(0.0, 1_000.0), (1.0, 1_000.0), (3.0, 500.0)]);
+        assert!(rates(&[]).is_empty());
+        assert!(rates(&[(5, 0)]).is_empty());
+    }
+
+    #[test]
+    fn long_runs_are_averaged_into_a_chart_width() {
+        // A checkpoint every 10 ms for 100 s: at most 120 spans (+ the start).
+        let samples: Vec<(i64, u64)> = (0..10_000).map(|i| (i * 10, i as u64 * 20)).collect();
+        let r = rates(&samples);
+        assert!(r.len() <= 121, "{}", r.len());
+        assert!(r.iter().all(|s| (s.rows_per_second - 2_000.0).abs() < 1e-6));
+        assert_eq!(r.last().unwrap().seconds, 99.99);
     }
 }

@@ -36,6 +36,7 @@ fn migrations() -> Migrations<'static> {
         // across runs only if each run starts from what the last one saw.
         M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
         M::up(crate::runs::migration()),
+        M::up(crate::runs::samples_migration()),
     ])
 }
 

@@ -29,7 +29,7 @@ fn quote(v: &str) -> String {
 
 /// Runs `SELECT select FROM object WHERE field IN (values)` in chunks and
 /// answers every row.
-async fn query_in(
+pub(crate) async fn query_in(
     client: &salesforce::Client,
     object: &str,
     select: &str,

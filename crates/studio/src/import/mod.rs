@@ -7,6 +7,7 @@
 
 pub mod lookup;
 pub mod plan;
+pub mod preview;
 pub mod resume;
 pub mod source;
 pub mod undo;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Api {
     Auto,
     Bulk,
@@ -31,6 +33,7 @@ pub enum Api {
 /// Everything `syncstudio import` and the wizard ask; kept with the run,
 /// so a retry sends its failed rows the same way.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportSpec {
     pub connection: String,
     pub object: String,
@@ -38,8 +41,13 @@ pub struct ImportSpec {
     pub file: PathBuf,
     pub external_id: Option<String>,
     pub map: Option<PathBuf>,
+    /// The mapping itself (the wizard's table); wins over `map`. A run
+    /// keeps it, so a retry maps the same way after the file is gone.
+    #[serde(default)]
+    pub mapping: Option<MapFile>,
     pub api: Api,
     /// Rows per request (at most 200, the collection limit).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub batch_size: usize,
     pub encoding: EncodingChoice,
     pub delimiter: DelimiterChoice,
@@ -65,6 +73,7 @@ impl ImportSpec {
             file,
             external_id: None,
             map: None,
+            mapping: None,
             api: Api::Auto,
             batch_size: salesforce::records::COLLECTION_LIMIT,
             encoding: EncodingChoice::Auto,
@@ -284,6 +293,15 @@ type Batch = Vec<(Row, serde_json::Map<String, Value>)>;
 pub(crate) const NOT_SENT: &str = "not sent";
 
 /// What became of one row sent.
+/// What the org holds for an insert whose request was in flight at a stop.
+enum Recovered {
+    /// It was written: this is its Id.
+    Created(String),
+    /// It was not: send it.
+    Missing,
+    Unknown(String),
+}
+
 pub(crate) enum RowOutcome {
     Done(RecordResult),
     /// Salesforce may or may not have written it: never sent again blindly.
@@ -425,19 +443,21 @@ impl Studio {
                 spec.time_zone
             ))
         })?;
-        let map = match &spec.map {
-            Some(p) => MapFile::load(p)?,
-            None => MapFile::default(),
+        let map = match (&spec.mapping, &spec.map) {
+            (Some(m), _) => m.clone(),
+            (None, Some(p)) => MapFile::load(p)?,
+            (None, None) => MapFile::default(),
+        };
+        let kept = ImportSpec {
+            mapping: Some(map.clone()),
+            ..spec.clone()
         };
         let mut source = Source::open(&spec.file, spec.encoding, spec.delimiter)?;
         let (_, client) = self.client(&spec.connection).await?;
-        let describe = client.describe(&spec.object).await.map_err(|e| match e {
-            salesforce::Error::Api { status: 404, .. } => Error::Invalid(format!(
-                "{} is not an object of this org; check its API name in Schema",
-                spec.object
-            )),
-            other => other.into(),
-        })?;
+        let describe = client
+            .describe(&spec.object)
+            .await
+            .map_err(|e| preview::describe_error(&spec.object, e))?;
         let plan = Plan::new(PlanInput {
             object: describe["name"].as_str().unwrap_or(&spec.object),
             operation: spec.operation,
@@ -460,7 +480,7 @@ impl Studio {
                     operation: spec.operation.as_str(),
                     input_file: Some(&spec.file),
                     results: spec.results.as_deref(),
-                    spec: serde_json::to_string(spec).ok(),
+                    spec: serde_json::to_string(&kept).ok(),
                     retry_of: spec.retry_of.as_deref(),
                 })?,
                 None,
@@ -508,13 +528,26 @@ impl Studio {
             && in_flight.job.is_none()
             && plan.operation == Operation::Insert
             && !in_flight.lines.is_empty();
+        // ...unless the rows carry an external id: then the org says
+        // whether each was created, and the ones it lacks are sent again.
+        let recover_by = unsure_if_sent
+            .then(|| {
+                plan.columns.iter().find_map(|c| match c.target {
+                    plan::Target::Field(i) if plan.fields[i].external_id => {
+                        Some(plan.fields[i].name.clone())
+                    }
+                    _ => None,
+                })
+            })
+            .flatten();
+        let mut recover: Batch = vec![];
         let mut failure: Option<Error> = None;
         let mut pending: Vec<(Row, serde_json::Map<String, Value>)> = Vec::with_capacity(batch);
         let mut done = false;
         while !done {
             // Fill a batch with rows that pass the checks; the rest go to
             // the error file at once.
-            while pending.len() < batch {
+            while pending.len() + recover.len() < batch {
                 match source.next_row() {
                     None => {
                         done = true;
@@ -537,6 +570,18 @@ impl Studio {
                         }
                         summary.rows += 1;
                         let was_in_flight = in_flight.lines.contains(&row.line);
+                        if was_in_flight
+                            && unsure_if_sent
+                            && let Some(key) = &recover_by
+                            && let Ok(record) = plan.record(&row.cells)
+                            && record
+                                .get(key)
+                                .and_then(Value::as_str)
+                                .is_some_and(|v| !v.is_empty())
+                        {
+                            recover.push((row, record));
+                            continue;
+                        }
                         if was_in_flight && unsure_if_sent {
                             summary.unknown += 1;
                             results.unknown(
@@ -592,11 +637,48 @@ impl Studio {
                     }
                 }
             }
+            if let Some(key) = &recover_by
+                && !recover.is_empty()
+            {
+                let rows = std::mem::take(&mut recover);
+                for (row, record, found) in self.recover_inserts(&client, &plan, key, rows).await {
+                    match found {
+                        Recovered::Created(id) => self.settle_row(
+                            &plan,
+                            spec,
+                            &mut summary,
+                            &mut results,
+                            &mut journal,
+                            row,
+                            record,
+                            RowOutcome::Done(RecordResult {
+                                id: Some(id),
+                                success: true,
+                                created: Some(true),
+                                errors: vec![],
+                            }),
+                            &lookup::Existing::None,
+                        )?,
+                        Recovered::Missing => pending.push((row, record)),
+                        Recovered::Unknown(why) => self.settle_row(
+                            &plan,
+                            spec,
+                            &mut summary,
+                            &mut results,
+                            &mut journal,
+                            row,
+                            record,
+                            RowOutcome::Unknown(why),
+                            &lookup::Existing::None,
+                        )?,
+                    }
+                }
+            }
             if pending.is_empty() {
                 continue;
             }
             if failure.is_none() && cancel.is_cancelled() {
-                failure = Some(Error::Cancelled);
+                failure = Some(Error::RunCancelled);
             }
             if let Some(stop) = &failure {
                 results.not_sent(&mut summary, pending.drain(..), stop)?;
@@ -723,7 +805,7 @@ impl Studio {
             summary.api_calls_left = (limit > 0).then(|| limit.saturating_sub(used));
         }
         summary.status = match &failure {
-            Some(Error::Cancelled) => RunStatus::Cancelled,
+            Some(Error::RunCancelled) => RunStatus::Cancelled,
             Some(_) => RunStatus::Failed,
             None if summary.failed + summary.unknown > 0 => RunStatus::CompletedWithErrors,
             None => RunStatus::Completed,
@@ -869,6 +951,57 @@ impl Studio {
     }
 
     /// Writes one answered row to the result files and the undo journal.
+    /// Looks up, by their external id, inserts that were in flight when the
+    /// run stopped.
+    async fn recover_inserts(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        key: &str,
+        rows: Batch,
+    ) -> Vec<(Row, serde_json::Map<String, Value>, Recovered)> {
+        let values: Vec<String> = rows
+            .iter()
+            .filter_map(|(_, r)| r.get(key).and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let found =
+            lookup::query_in(client, &plan.object, &format!("Id, {key}"), key, &values).await;
+        let mut by_value: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let failed = match found {
+            Ok(records) => {
+                for r in records {
+                    if let (Some(v), Some(id)) = (
+                        r.get(key).and_then(Value::as_str),
+                        r.get("Id").and_then(Value::as_str),
+                    ) {
+                        by_value
+                            .entry(v.to_lowercase())
+                            .or_default()
+                            .push(id.to_string());
+                    }
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        rows.into_iter()
+            .map(|(row, record)| {
+                let value = record.get(key).and_then(Value::as_str).unwrap_or_default().to_lowercase();
+                let outcome = match (&failed, by_value.get(&value)) {
+                    (Some(e), _) => Recovered::Unknown(format!(
+                        "the run stopped while this row was being sent, and looking it up by {key} failed ({e}); look the record up before sending it again"
+                    )),
+                    (None, None) => Recovered::Missing,
+                    (None, Some(ids)) if ids.len() == 1 => Recovered::Created(ids[0].clone()),
+                    (None, Some(_)) => Recovered::Unknown(format!(
+                        "the run stopped while this row was being sent, and several records have its {key}; check them before sending it again"
+                    )),
+                };
+                (row, record, outcome)
+            })
+            .collect()
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn settle_row(
         &self,

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Operation {
     Insert,
     Update,
@@ -33,6 +34,7 @@ impl Operation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum DateFormat {
     Iso,
     Dmy,
@@ -41,8 +43,9 @@ pub enum DateFormat {
 
 /// `--map FILE`: columns to fields (`null` skips a column; `Parent.ExtId`
 /// sets a lookup by the parent's external id) and constant values.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MapFile {
     #[serde(default)]
     pub columns: HashMap<String, Option<String>>,
@@ -51,6 +54,15 @@ pub struct MapFile {
 }
 
 impl MapFile {
+    /// Writes the mapping where the user chose (the wizard's Save mapping),
+    /// in the form `--map` reads.
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Output(format!("mapping file {}: {e}", path.display())))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| Error::Output(format!("mapping file {}: {e}", path.display())))
+    }
+
     pub fn load(path: &std::path::Path) -> Result<MapFile> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Invalid(format!("mapping file {}: {e}", path.display())))?;
@@ -83,7 +95,7 @@ pub struct FieldMeta {
 }
 
 impl FieldMeta {
-    fn of(v: &Value) -> FieldMeta {
+    pub(crate) fn of(v: &Value) -> FieldMeta {
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let b = |k: &str| v[k].as_bool().unwrap_or(false);
         FieldMeta {
@@ -166,6 +178,23 @@ fn loose(s: &str) -> String {
         .collect()
 }
 
+/// The field a column names without a mapping: by API name, then by label,
+/// ignoring case, spaces and underscores.
+pub fn auto_match(fields: &[FieldMeta], header: &str) -> Option<Target> {
+    let l = loose(header);
+    fields
+        .iter()
+        .position(|f| loose(&f.name) == l)
+        // `ERP Id` for ERP_Id__c: the suffix is often left out.
+        .or_else(|| {
+            fields
+                .iter()
+                .position(|f| f.name.ends_with("__c") && loose(&f.name[..f.name.len() - 3]) == l)
+        })
+        .or_else(|| fields.iter().position(|f| loose(&f.label) == l))
+        .map(Target::Field)
+}
+
 pub struct PlanInput<'a> {
     pub object: &'a str,
     pub operation: Operation,
@@ -236,24 +265,7 @@ impl Plan {
                         )));
                     }
                 },
-                None => {
-                    let found = resolve(h).or_else(|| {
-                        let l = loose(h);
-                        fields
-                            .iter()
-                            .position(|f| loose(&f.name) == l)
-                            // `ERP Id` for ERP_Id__c: the suffix is often left out.
-                            .or_else(|| {
-                                fields.iter().position(|f| {
-                                    f.name.ends_with("__c")
-                                        && loose(&f.name[..f.name.len() - 3]) == l
-                                })
-                            })
-                            .or_else(|| fields.iter().position(|f| loose(&f.label) == l))
-                            .map(Target::Field)
-                    });
-                    (found, true)
-                }
+                None => (resolve(h).or_else(|| auto_match(&fields, h)), true),
             };
             match target {
                 Some(target) => columns.push(Column {

@@ -2,8 +2,10 @@
 //! its result files are settled and not read again; the rows that were
 //! being sent when it stopped (`in_flight.json`, written before each
 //! request) are sent again only when that cannot make a record twice: an
-//! update, upsert or delete is sent again, an insert over REST is reported
-//! unknown, and a Bulk job (its id saved before its data) is read back.
+//! update, upsert or delete is sent again, an insert over REST is looked
+//! up by its external id (sent again only when the org lacks it) or, with
+//! none, reported unknown, and a Bulk job (its id saved before its data)
+//! is read back.
 
 use super::ImportSpec;
 use crate::Studio;

@@ -12,6 +12,7 @@ use std::path::Path;
 const SNIFF_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum EncodingChoice {
     Auto,
     Utf8,
@@ -20,6 +21,7 @@ pub enum EncodingChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum DelimiterChoice {
     Auto,
     Comma,

@@ -221,7 +221,7 @@ impl Studio {
         for chunk in entries.chunks(BATCH) {
             summary.rows += chunk.len() as u64;
             if failure.is_none() && cancel.is_cancelled() {
-                failure = Some(Error::Cancelled);
+                failure = Some(Error::RunCancelled);
             }
             if let Some(stop) = &failure {
                 for e in chunk {
@@ -289,7 +289,7 @@ impl Studio {
         bad.flush()?;
         summary.api_calls = client.calls_sent() - calls_before;
         summary.status = match &failure {
-            Some(Error::Cancelled) => RunStatus::Cancelled,
+            Some(Error::RunCancelled) => RunStatus::Cancelled,
             Some(_) => RunStatus::Failed,
             None if summary.failed > 0 => RunStatus::CompletedWithErrors,
             None => RunStatus::Completed,
