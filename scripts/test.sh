@@ -40,7 +40,7 @@ step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --fai
 # driven through tauri-driver; screenshots land in target/e2e.
 export SYNCSTUDIO_APP="${CARGO_TARGET_DIR:-$PWD/target}/debug/sync-studio"
 step e2e with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo nextest run --workspace -E 'package(e2e)' --run-ignored only --no-fail-fast --failure-output final
+  cargo nextest run --workspace -E 'package(e2e)' --run-ignored only --test-threads 1 --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 

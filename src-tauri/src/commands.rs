@@ -5,7 +5,14 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use studio::grid::{GridPage, QuerySummary};
+use studio::import::ImportSpec;
+use studio::import::plan::{MapFile, Operation};
+use studio::import::preview::{self, FilePreview, MappingProposal};
+use studio::import::source::{DelimiterChoice, EncodingChoice};
 use studio::playground::PlaygroundStatus;
+use studio::runs::{
+    RateSample, ResultFile, ResultRows, RunHost, RunProgress, RunRecord, RunSummary,
+};
 use studio::schema::{ObjectDetail, ObjectSummary};
 use studio::settings::{Settings, SettingsChange};
 use studio::{ConnectionForm, ConnectionRow, Problem, SignIn, Studio};
@@ -234,4 +241,194 @@ pub fn app_ready(started: State<'_, Started>) {
         epoch_ms = since_epoch.as_millis() as u64,
         "first screen painted"
     );
+}
+
+/// A run's progress, sent to the screen that started it.
+struct ProgressChannel(Channel<RunProgress>);
+
+impl RunHost for ProgressChannel {
+    fn progress(&self, progress: &RunProgress) {
+        let _ = self.0.send(progress.clone());
+    }
+}
+
+impl ProgressChannel {
+    /// The run's id at once (with nothing done), so Cancel can name it.
+    fn started(&self, run: &str) {
+        self.progress(&RunProgress {
+            run: run.to_string(),
+            rows_done: 0,
+            rows_total: None,
+            api_calls: 0,
+            elapsed_ms: 0,
+        });
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_import_file(
+    path: String,
+    encoding: EncodingChoice,
+    delimiter: DelimiterChoice,
+) -> Result<FilePreview> {
+    // Counting a large file's rows is disk work: off the async threads.
+    tauri::async_runtime::spawn_blocking(move || {
+        preview::preview_file(std::path::Path::new(&path), encoding, delimiter)
+    })
+    .await
+    .map_err(|e| studio::Error::Output(e.to_string()))
+    .and_then(|r| r)
+    .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn propose_mapping(
+    studio: StudioState<'_>,
+    connection: String,
+    object: String,
+    operation: Operation,
+    header: Vec<String>,
+    saved: Option<MapFile>,
+) -> Result<MappingProposal> {
+    studio
+        .propose_mapping(&connection, &object, operation, &header, saved.as_ref())
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn load_mapping(path: String) -> Result<MapFile> {
+    MapFile::load(std::path::Path::new(&path)).map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn save_mapping(path: String, mapping: MapFile) -> Result<()> {
+    mapping.save(std::path::Path::new(&path)).map_err(problem)
+}
+
+/// An import (or its dry run, with `spec.dry_run`) to its end or its cancel.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_import(
+    studio: StudioState<'_>,
+    spec: ImportSpec,
+    progress: Channel<RunProgress>,
+) -> Result<RunSummary> {
+    let host = ProgressChannel(progress);
+    let job = studio.track();
+    studio
+        .import(&spec, &host, &job.cancel, |id| {
+            job.started(id);
+            host.started(id);
+        })
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_run(
+    studio: StudioState<'_>,
+    run: String,
+    progress: Channel<RunProgress>,
+) -> Result<RunSummary> {
+    let host = ProgressChannel(progress);
+    let job = studio.track();
+    studio
+        .retry_import(&run, None, &host, &job.cancel, |id| {
+            job.started(id);
+            host.started(id);
+        })
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn resume_run(
+    studio: StudioState<'_>,
+    run: String,
+    progress: Channel<RunProgress>,
+) -> Result<RunSummary> {
+    let host = ProgressChannel(progress);
+    let job = studio.track();
+    studio
+        .resume_import(&run, &host, &job.cancel, |id| {
+            job.started(id);
+            host.started(id);
+        })
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn undo_run(
+    studio: StudioState<'_>,
+    run: String,
+    force: bool,
+    progress: Channel<RunProgress>,
+) -> Result<RunSummary> {
+    let host = ProgressChannel(progress);
+    let job = studio.track();
+    studio
+        .undo(&run, force, &host, &job.cancel, |id| {
+            job.started(id);
+            host.started(id);
+        })
+        .await
+        .map_err(problem)
+}
+
+/// Asks a running job to stop after its in-flight requests; false when it
+/// is not running here.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_run(studio: StudioState<'_>, run: String) -> bool {
+    studio.cancel_run(&run)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn list_runs(studio: StudioState<'_>) -> Result<Vec<RunRecord>> {
+    studio.run_records().map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn run_rates(studio: StudioState<'_>, run: String) -> Result<Vec<RateSample>> {
+    studio.run_rates(&run).map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn result_rows(
+    studio: StudioState<'_>,
+    run: String,
+    which: ResultFile,
+    limit: u32,
+) -> Result<ResultRows> {
+    studio
+        .result_rows(&run, which, limit as usize)
+        .map_err(problem)
+}
+
+/// Opens a result file in the app the system uses for CSV.
+#[tauri::command]
+#[specta::specta]
+pub fn open_result_file(
+    app: AppHandle,
+    studio: StudioState<'_>,
+    run: String,
+    which: ResultFile,
+) -> Result<()> {
+    let path = studio.result_path(&run, which).map_err(problem)?;
+    app.opener()
+        .open_path(path.display().to_string(), None::<&str>)
+        .map_err(|e| studio::Error::Output(format!("{}: {e}", path.display())))
+        .map_err(problem)
 }

@@ -5,6 +5,7 @@ import { ErrorBox } from "./components/ErrorBox";
 import { ProblemError } from "./lib/api";
 import Connections from "./screens/Connections";
 import { refreshConnections } from "./lib/connections";
+import { ResumeOffer } from "./components/ResumeOffer";
 
 // Only the first screen is in the start-up bundle; the rest load on demand.
 const Schema = lazy(() => import("./screens/Schema"));
@@ -12,6 +13,8 @@ const Soql = lazy(() => import("./screens/Soql"));
 const Playground = lazy(() => import("./screens/Playground"));
 const Settings = lazy(() => import("./screens/Settings"));
 const Coming = lazy(() => import("./screens/Coming"));
+const Imports = lazy(() => import("./screens/Imports"));
+const Runs = lazy(() => import("./screens/Runs"));
 
 export type ScreenId = "connections" | "schema" | "soql" | "flows" | "imports" | "runs" | "playground" | "settings";
 
@@ -20,13 +23,13 @@ const NAV: { id: ScreenId; label: string; coming?: boolean }[] = [
   { id: "schema", label: "Schema" },
   { id: "soql", label: "SOQL" },
   { id: "flows", label: "Flows", coming: true },
-  { id: "imports", label: "Imports", coming: true },
-  { id: "runs", label: "Runs", coming: true },
+  { id: "imports", label: "Imports" },
+  { id: "runs", label: "Runs" },
   { id: "playground", label: "Playground" },
   { id: "settings", label: "Settings" },
 ];
 
-function Screen({ id, go }: { id: ScreenId; go: (s: ScreenId) => void }) {
+function Screen({ id, go, run }: { id: ScreenId; go: (s: ScreenId) => void; run: string | null }) {
   switch (id) {
     case "connections":
       return <Connections />;
@@ -41,14 +44,22 @@ function Screen({ id, go }: { id: ScreenId; go: (s: ScreenId) => void }) {
     case "flows":
       return <Coming title="Flows" what="Build flows on a canvas: a polling trigger, steps and record actions." />;
     case "imports":
-      return <Coming title="Imports" what="CSV imports with preview, mapping, validation and an undo for each." />;
+      // Kept mounted by App: the wizard's choices survive a look elsewhere.
+      return null;
     case "runs":
-      return <Coming title="Runs" what="Every flow run, import and export, with counts, timings and per-record outcomes." />;
+      return <Runs initial={run} />;
   }
 }
 
 export default function App() {
   const [screen, setScreen] = useState<ScreenId>("connections");
+  const [importsVisited, setImportsVisited] = useState(false);
+  const [shownRun, setShownRun] = useState<string | null>(null);
+  const go = (s: ScreenId, run: string | null = null) => {
+    if (s === "imports") setImportsVisited(true);
+    setShownRun(run);
+    setScreen(s);
+  };
   const [startupProblem, setStartupProblem] = useState<Problem | null>(null);
   const queryClient = useQueryClient();
   useEffect(() => {
@@ -79,7 +90,7 @@ export default function App() {
             className={"nav-item" + (screen === n.id ? " current" : "")}
             aria-current={screen === n.id ? "page" : undefined}
             data-nav={n.id}
-            onClick={() => setScreen(n.id)}
+            onClick={() => go(n.id)}
           >
             {n.label}
             {n.coming && <small className="soon">coming</small>}
@@ -92,8 +103,14 @@ export default function App() {
             <ErrorBox error={new ProblemError(startupProblem)} onDismiss={() => setStartupProblem(null)} />
           </div>
         )}
+        <ResumeOffer show={(run) => go("runs", run)} />
         <Suspense fallback={<p className="muted pad">Loading…</p>}>
-          <Screen id={screen} go={setScreen} />
+          <Screen key={screen === "runs" ? `runs-${shownRun}` : screen} id={screen} go={go} run={shownRun} />
+          {importsVisited && (
+            <div hidden={screen !== "imports"}>
+              <Imports />
+            </div>
+          )}
         </Suspense>
       </main>
     </div>

@@ -25,6 +25,25 @@ export const commands = {
 	getSettings: () => typedError<Settings_Serialize, Problem>(__TAURI_INVOKE("get_settings")),
 	saveSettings: (change: SettingsChange_Deserialize) => typedError<Settings_Serialize, Problem>(__TAURI_INVOKE("save_settings", { change })),
 	openLogFolder: () => typedError<null, Problem>(__TAURI_INVOKE("open_log_folder")),
+	previewImportFile: (path: string, encoding: EncodingChoice, delimiter: DelimiterChoice) => typedError<FilePreview_Serialize, Problem>(__TAURI_INVOKE("preview_import_file", { path, encoding, delimiter })),
+	proposeMapping: (connection: string, object: string, operation: Operation, header: string[], saved: MapFile_Deserialize | null) => typedError<MappingProposal_Serialize, Problem>(__TAURI_INVOKE("propose_mapping", { connection, object, operation, header, saved })),
+	loadMapping: (path: string) => typedError<MapFile_Serialize, Problem>(__TAURI_INVOKE("load_mapping", { path })),
+	saveMapping: (path: string, mapping: MapFile_Deserialize) => typedError<null, Problem>(__TAURI_INVOKE("save_mapping", { path, mapping })),
+	/**  An import (or its dry run, with `spec.dry_run`) to its end or its cancel. */
+	runImport: (spec: ImportSpec_Deserialize, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("run_import", { spec, progress })),
+	retryRun: (run: string, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("retry_run", { run, progress })),
+	resumeRun: (run: string, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("resume_run", { run, progress })),
+	undoRun: (run: string, force: boolean, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("undo_run", { run, force, progress })),
+	/**
+	 *  Asks a running job to stop after its in-flight requests; false when it
+	 *  is not running here.
+	 */
+	cancelRun: (run: string) => __TAURI_INVOKE<boolean>("cancel_run", { run }),
+	listRuns: () => typedError<RunRecord_Serialize[], Problem>(__TAURI_INVOKE("list_runs")),
+	runRates: (run: string) => typedError<RateSample[], Problem>(__TAURI_INVOKE("run_rates", { run })),
+	resultRows: (run: string, which: ResultFile, limit: number) => typedError<ResultRows, Problem>(__TAURI_INVOKE("result_rows", { run, which, limit })),
+	/**  Opens a result file in the app the system uses for CSV. */
+	openResultFile: (run: string, which: ResultFile) => typedError<null, Problem>(__TAURI_INVOKE("open_result_file", { run, which })),
 	/**  The UI calls this once its first screen is painted. */
 	appReady: () => __TAURI_INVOKE<void>("app_ready"),
 };
@@ -39,6 +58,35 @@ export const events = {
 export const DEFAULT_CALLBACK_PORT = 1717 as const;
 
 /* Types */
+export type Api = "Auto" | "Bulk" | "Rest";
+
+/**  One CSV column and the field it sets. */
+export type ColumnChoice = ColumnChoice_Serialize | ColumnChoice_Deserialize;
+
+/**  One CSV column and the field it sets. */
+export type ColumnChoice_Deserialize = {
+	header: string,
+	/**
+	 *  `Email`, or `Account.ERP_Id__c` for a parent lookup; None when
+	 *  nothing matches (the wizard flags it).
+	 */
+	field?: string | null,
+	/**  Matched by name or label rather than by the saved mapping. */
+	auto: boolean,
+};
+
+/**  One CSV column and the field it sets. */
+export type ColumnChoice_Serialize = {
+	header: string,
+	/**
+	 *  `Email`, or `Account.ERP_Id__c` for a parent lookup; None when
+	 *  nothing matches (the wizard flags it).
+	 */
+	field: string | null,
+	/**  Matched by name or label rather than by the saved mapping. */
+	auto: boolean,
+};
+
 /**  The desktop app's "New connection" form, as typed. */
 export type ConnectionForm = ConnectionForm_Serialize | ConnectionForm_Deserialize;
 
@@ -127,6 +175,12 @@ export type ConnectionsChanged_Serialize = {
 	problem: Problem | null,
 };
 
+export type DateFormat = "Iso" | "Dmy" | "Mdy";
+
+export type DelimiterChoice = "Auto" | "Comma" | "Semicolon" | "Tab" | "Pipe";
+
+export type EncodingChoice = "Auto" | "Utf8" | "Windows1252" | "Utf16";
+
 /**
  *  Every kind of failure, named for the UI and scripts: a closed list that
  *  the generated bindings carry, so no screen compares free text.
@@ -134,6 +188,43 @@ export type ConnectionsChanged_Serialize = {
 export type ErrorKind = "api" | "oauth" | "needs_grant" | "denied" | "port_in_use" | "timeout" | "state_mismatch" | "api_cap" | "outcome_unknown" | "network" | "tls" | "query_too_long" | "version_unavailable" | "local" | "protocol" | "invalid" | "keychain" | "store" | "unknown_connection" | "duplicate_connection" | "output" | "output_closed" | "cancelled" | "playground" | "playground_in_use" | 
 /**  Something the engine did not foresee (the UI's own fallback). */
 "internal";
+
+/**  A field the mapping table offers. */
+export type FieldChoice = FieldChoice_Serialize | FieldChoice_Deserialize;
+
+/**  A field the mapping table offers. */
+export type FieldChoice_Deserialize = {
+	name: string,
+	label: string,
+	type: string,
+	/**  Must be given on insert. */
+	required: boolean,
+	/**  Can be the key of an upsert. */
+	external_id: boolean,
+	/**
+	 *  For a lookup: the relationship (`Account`) a column may name as
+	 *  `Account.ERP_Id__c` to find the parent by its external id.
+	 */
+	relationship?: string | null,
+	references: string[],
+};
+
+/**  A field the mapping table offers. */
+export type FieldChoice_Serialize = {
+	name: string,
+	label: string,
+	type: string,
+	/**  Must be given on insert. */
+	required: boolean,
+	/**  Can be the key of an upsert. */
+	external_id: boolean,
+	/**
+	 *  For a lookup: the relationship (`Account`) a column may name as
+	 *  `Account.ERP_Id__c` to find the parent by its external id.
+	 */
+	relationship: string | null,
+	references: string[],
+};
 
 export type FieldInfo = {
 	name: string,
@@ -151,6 +242,37 @@ export type FieldInfo = {
 	picklist_values: string[],
 	/**  The objects a lookup points at. */
 	references: string[],
+};
+
+/**  The first rows of a file as the import will read them. */
+export type FilePreview = FilePreview_Serialize | FilePreview_Deserialize;
+
+/**  The first rows of a file as the import will read them. */
+export type FilePreview_Deserialize = {
+	/**  The encoding used (found, or as chosen), e.g. `UTF-8`, `windows-1252`. */
+	encoding: string,
+	/**  The delimiter used: comma, semicolon, tab or pipe. */
+	delimiter: DelimiterChoice,
+	header: string[],
+	rows: PreviewRow_Deserialize[],
+	/**  Data rows in the whole file (every row read once). */
+	total_rows: number,
+	/**  Rows that cannot be read as one record (ragged, bad quoting). */
+	unreadable_rows: number,
+};
+
+/**  The first rows of a file as the import will read them. */
+export type FilePreview_Serialize = {
+	/**  The encoding used (found, or as chosen), e.g. `UTF-8`, `windows-1252`. */
+	encoding: string,
+	/**  The delimiter used: comma, semicolon, tab or pipe. */
+	delimiter: DelimiterChoice,
+	header: string[],
+	rows: PreviewRow_Serialize[],
+	/**  Data rows in the whole file (every row read once). */
+	total_rows: number,
+	/**  Rows that cannot be read as one record (ragged, bad quoting). */
+	unreadable_rows: number,
 };
 
 /**  One page of rows. `columns` comes with the first page that has rows. */
@@ -174,6 +296,124 @@ export type GridPage_Serialize = {
 	total_size: number,
 };
 
+/**
+ *  Everything `syncstudio import` and the wizard ask; kept with the run,
+ *  so a retry sends its failed rows the same way.
+ */
+export type ImportSpec = ImportSpec_Serialize | ImportSpec_Deserialize;
+
+/**
+ *  Everything `syncstudio import` and the wizard ask; kept with the run,
+ *  so a retry sends its failed rows the same way.
+ */
+export type ImportSpec_Deserialize = {
+	connection: string,
+	object: string,
+	operation: Operation,
+	file: string,
+	external_id?: string | null,
+	map?: string | null,
+	/**
+	 *  The mapping itself (the wizard's table); wins over `map`. A run
+	 *  keeps it, so a retry maps the same way after the file is gone.
+	 */
+	mapping?: MapFile_Deserialize | null,
+	api: Api,
+	/**  Rows per request (at most 200, the collection limit). */
+	batch_size: number,
+	encoding: EncodingChoice,
+	delimiter: DelimiterChoice,
+	date_format: DateFormat,
+	time_zone: string,
+	insert_nulls: boolean,
+	/**  Read only: predict each row's outcome and the API calls, write nothing. */
+	dry_run: boolean,
+	/**  Skip rows whose values already match the record (no call spent). */
+	only_changed: boolean,
+	results?: string | null,
+	/**  The run whose failed rows this one sends again. */
+	retry_of?: string | null,
+};
+
+/**
+ *  Everything `syncstudio import` and the wizard ask; kept with the run,
+ *  so a retry sends its failed rows the same way.
+ */
+export type ImportSpec_Serialize = {
+	connection: string,
+	object: string,
+	operation: Operation,
+	file: string,
+	external_id: string | null,
+	map: string | null,
+	/**
+	 *  The mapping itself (the wizard's table); wins over `map`. A run
+	 *  keeps it, so a retry maps the same way after the file is gone.
+	 */
+	mapping: MapFile_Serialize | null,
+	api: Api,
+	/**  Rows per request (at most 200, the collection limit). */
+	batch_size: number,
+	encoding: EncodingChoice,
+	delimiter: DelimiterChoice,
+	date_format: DateFormat,
+	time_zone: string,
+	insert_nulls: boolean,
+	/**  Read only: predict each row's outcome and the API calls, write nothing. */
+	dry_run: boolean,
+	/**  Skip rows whose values already match the record (no call spent). */
+	only_changed: boolean,
+	results: string | null,
+	/**  The run whose failed rows this one sends again. */
+	retry_of: string | null,
+};
+
+/**
+ *  `--map FILE`: columns to fields (`null` skips a column; `Parent.ExtId`
+ *  sets a lookup by the parent's external id) and constant values.
+ */
+export type MapFile = MapFile_Serialize | MapFile_Deserialize;
+
+/**
+ *  `--map FILE`: columns to fields (`null` skips a column; `Parent.ExtId`
+ *  sets a lookup by the parent's external id) and constant values.
+ */
+export type MapFile_Deserialize = {
+	columns?: { [key in string]: string | null },
+	constants?: { [key in string]: string },
+};
+
+/**
+ *  `--map FILE`: columns to fields (`null` skips a column; `Parent.ExtId`
+ *  sets a lookup by the parent's external id) and constant values.
+ */
+export type MapFile_Serialize = {
+	columns: { [key in string]: string | null },
+	constants: { [key in string]: string },
+};
+
+export type MappingProposal = MappingProposal_Serialize | MappingProposal_Deserialize;
+
+export type MappingProposal_Deserialize = {
+	/**  The object's API name as the org spells it. */
+	object: string,
+	columns: ColumnChoice_Deserialize[],
+	/**  Fields this operation can set, by label. */
+	fields: FieldChoice_Deserialize[],
+	/**  Fields that can key an upsert. */
+	external_ids: string[],
+};
+
+export type MappingProposal_Serialize = {
+	/**  The object's API name as the org spells it. */
+	object: string,
+	columns: ColumnChoice_Serialize[],
+	/**  Fields this operation can set, by label. */
+	fields: FieldChoice_Serialize[],
+	/**  Fields that can key an upsert. */
+	external_ids: string[],
+};
+
 export type ObjectDetail = {
 	name: string,
 	label: string,
@@ -186,6 +426,8 @@ export type ObjectSummary = {
 	custom: boolean,
 	queryable: boolean,
 };
+
+export type Operation = "insert" | "update" | "upsert" | "delete" | "hard-delete";
 
 export type PlaygroundStatus = PlaygroundStatus_Serialize | PlaygroundStatus_Deserialize;
 
@@ -209,6 +451,24 @@ export type PlaygroundStatus_Serialize = {
 	data_folder: string,
 };
 
+export type PreviewRow = PreviewRow_Serialize | PreviewRow_Deserialize;
+
+export type PreviewRow_Deserialize = {
+	/**  The row's line in the file (the header is line 1). */
+	line: number,
+	cells: string[],
+	/**  Why the row cannot be read, when it cannot. */
+	problem?: string | null,
+};
+
+export type PreviewRow_Serialize = {
+	/**  The row's line in the file (the header is line 1). */
+	line: number,
+	cells: string[],
+	/**  Why the row cannot be read, when it cannot. */
+	problem: string | null,
+};
+
 /**  What the UI shows: the kind, the message and the next step. */
 export type Problem = {
 	kind: ErrorKind,
@@ -226,6 +486,13 @@ export type QuerySummary = {
 	 *  them after the command returns, so the screen waits for this many.
 	 */
 	pages: number,
+};
+
+/**  Rows per second at a moment of a run. */
+export type RateSample = {
+	/**  Seconds since the run started. */
+	seconds: number | null,
+	rows_per_second: number | null,
 };
 
 /**  What `remove_connection` could do at Salesforce. */
@@ -247,6 +514,148 @@ export type Removal_Serialize = {
 	 *  not: they were deleted here all the same, but may still work there.
 	 */
 	revoke_failed: string | null,
+};
+
+/**  Which of a run's result files. */
+export type ResultFile = "success" | "error" | "unknown";
+
+/**  The first rows of a result file, for the wizard's rejected rows. */
+export type ResultRows = {
+	path: string,
+	header: string[],
+	rows: string[][],
+	/**  More rows follow in the file than were read. */
+	more: boolean,
+};
+
+/**  Where a run stands, for a progress bar. */
+export type RunProgress = RunProgress_Serialize | RunProgress_Deserialize;
+
+/**  Where a run stands, for a progress bar. */
+export type RunProgress_Deserialize = {
+	run: string,
+	rows_done: number,
+	/**  None until the file has been counted. */
+	rows_total?: number | null,
+	api_calls: number,
+	elapsed_ms: number,
+};
+
+/**  Where a run stands, for a progress bar. */
+export type RunProgress_Serialize = {
+	run: string,
+	rows_done: number,
+	/**  None until the file has been counted. */
+	rows_total: number | null,
+	api_calls: number,
+	elapsed_ms: number,
+};
+
+/**  A run as the Runs screen lists it: its summary and what started it. */
+export type RunRecord = RunRecord_Serialize | RunRecord_Deserialize;
+
+/**  A run as the Runs screen lists it: its summary and what started it. */
+export type RunRecord_Deserialize = {
+	summary: RunSummary_Deserialize,
+	/**  `import`, `dry-run`, `export` or `undo`. */
+	kind: string,
+	connection: string,
+	input_file?: string | null,
+	/**  RFC 3339. */
+	started_at: string,
+	finished_at?: string | null,
+	/**  Why it failed or stopped, when it did. */
+	error?: string | null,
+	/**  The run whose failed rows (or records, for an undo) this one took up. */
+	retry_of?: string | null,
+	/**
+	 *  An import that stopped midway (interrupted, cancelled or failed)
+	 *  and can be finished with Resume.
+	 */
+	resumable: boolean,
+};
+
+/**  A run as the Runs screen lists it: its summary and what started it. */
+export type RunRecord_Serialize = {
+	summary: RunSummary_Serialize,
+	/**  `import`, `dry-run`, `export` or `undo`. */
+	kind: string,
+	connection: string,
+	input_file: string | null,
+	/**  RFC 3339. */
+	started_at: string,
+	finished_at: string | null,
+	/**  Why it failed or stopped, when it did. */
+	error: string | null,
+	/**  The run whose failed rows (or records, for an undo) this one took up. */
+	retry_of: string | null,
+	/**
+	 *  An import that stopped midway (interrupted, cancelled or failed)
+	 *  and can be finished with Resume.
+	 */
+	resumable: boolean,
+};
+
+export type RunStatus = "queued" | "running" | "completed" | "completed_with_errors" | "failed" | "cancelled" | "interrupted";
+
+/**
+ *  A run's counts and files: what `syncstudio import --format json` prints
+ *  last and `runs show --format json` prints (the CLI contract).
+ */
+export type RunSummary = RunSummary_Serialize | RunSummary_Deserialize;
+
+/**
+ *  A run's counts and files: what `syncstudio import --format json` prints
+ *  last and `runs show --format json` prints (the CLI contract).
+ */
+export type RunSummary_Deserialize = {
+	run: string,
+	status: RunStatus,
+	operation: string,
+	object: string,
+	rows: number,
+	succeeded: number,
+	failed: number,
+	unknown: number,
+	created: number,
+	updated: number,
+	unchanged: number,
+	deleted: number,
+	api_calls: number,
+	success_file: string,
+	error_file: string,
+	unknown_file?: string | null,
+	/**  A dry run's forecast: the API calls the real import will use. */
+	forecast_api_calls?: number | null,
+	/**  A dry run's reading of the org's allowance: calls left today. */
+	api_calls_left?: number | null,
+};
+
+/**
+ *  A run's counts and files: what `syncstudio import --format json` prints
+ *  last and `runs show --format json` prints (the CLI contract).
+ */
+export type RunSummary_Serialize = {
+	run: string,
+	status: RunStatus,
+	operation: string,
+	object: string,
+	rows: number,
+	succeeded: number,
+	failed: number,
+	unknown: number,
+	created: number,
+	updated: number,
+	unchanged: number,
+	deleted: number,
+	api_calls: number,
+	success_file: string,
+	error_file: string,
+	unknown_file?: string,
+	/**  A dry run's forecast: the API calls the real import will use. */
+	forecast_api_calls?: number,
+	/**  A dry run's reading of the org's allowance: calls left today. */
+	api_calls_left?: number,
 };
 
 export type Settings = Settings_Serialize | Settings_Deserialize;

@@ -111,6 +111,16 @@ impl Session {
         within(css, self.find(css).await.text()).await.unwrap()
     }
 
+    /// The DOM text of the first element matching `css`: WebKitWebDriver
+    /// reads no visible text from rows inside a scrolled table, though the
+    /// screenshots show them.
+    async fn content(&self, css: &str) -> String {
+        within(css, self.find(css).await.prop("textContent"))
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     /// What an input matching `css` holds.
     async fn value(&self, css: &str) -> Option<String> {
         within(css, self.find(css).await.prop("value"))
@@ -227,31 +237,30 @@ async fn rest_query(base: &str, token: &str, soql: &str) -> serde_json::Value {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
-async fn a_user_connects_explores_queries_exports_and_removes() {
+/// The app in a fresh data folder under `scratch`, through tauri-driver;
+/// the URLs it opens in "the browser" are appended to `urls`. Screenshots
+/// go to `$E2E_ARTIFACTS/<shots>`.
+async fn open_app(scratch: &Path, urls: &Path, shots: &str) -> (Driver, Session) {
     let app = std::env::var("SYNCSTUDIO_APP")
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace().join("target/debug/sync-studio"));
     assert!(app.exists(), "build the app first: {}", app.display());
     let shots = std::env::var("E2E_ARTIFACTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target/e2e"));
+        .unwrap_or_else(|_| workspace().join("target/e2e"))
+        .join(shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let scratch = std::env::temp_dir().join(format!("syncstudio-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
-    let urls = scratch.join("opened-urls.txt");
-
-    let org = sf_emulator::Emulator::start(sf_emulator::Config {
-        demo_data: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
 
     // The app inherits this environment through tauri-driver and WebKitWebDriver.
-    let port = free_port();
+    // Both ports are held at once, so they cannot come out the same.
+    let (port, native_port) = {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        )
+    };
     let driver = Driver(
         Command::new("tauri-driver")
             .process_group(0)
@@ -259,7 +268,7 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
                 "--port",
                 &port.to_string(),
                 "--native-port",
-                &free_port().to_string(),
+                &native_port.to_string(),
             ])
             .env("SYNCSTUDIO_HOME", scratch.join("home"))
             .env(
@@ -292,11 +301,36 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
             Err(e) => panic!("no WebDriver session: {e}"),
         }
     };
-    let mut s = Session {
-        client,
-        shots,
-        step: 0,
-    };
+    (
+        driver,
+        Session {
+            client,
+            shots,
+            step: 0,
+        },
+    )
+}
+
+fn scratch_folder(name: &str) -> PathBuf {
+    let scratch = std::env::temp_dir().join(format!("syncstudio-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    scratch
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn a_user_connects_explores_queries_exports_and_removes() {
+    let scratch = scratch_folder("e2e");
+    let urls = scratch.join("opened-urls.txt");
+
+    let org = sf_emulator::Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (driver, mut s) = open_app(&scratch, &urls, "").await;
 
     // An empty list first.
     s.text_when(".panel.empty", |t| t.contains("No connections yet"))
@@ -558,6 +592,298 @@ async fn a_user_connects_explores_queries_exports_and_removes() {
     s.click_button("Stop").await;
     s.text_when("[data-testid=playground-status]", |t| t == "Stopped")
         .await;
+
+    s.client.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// New connection → Grant access → the consent page allowed: the
+/// connection `name` to `org`, as a user makes it.
+async fn connect(s: &Session, org: &sf_emulator::Emulator, urls: &Path, name: &str) {
+    s.click_button("New connection").await;
+    s.type_into("input[name=name]", name).await;
+    s.choose("select[name=environment]", "mydomain").await;
+    s.type_into("input[name=myDomainUrl]", org.base_url()).await;
+    s.type_into("input[name=clientId]", "e2e-client").await;
+    s.type_into("input[name=callbackPort]", &free_port().to_string())
+        .await;
+    s.click_button("Grant access").await;
+    let url = line_of(urls, 0).await;
+    sf_emulator::browser::grant(&url, Choice::Allow)
+        .await
+        .unwrap();
+    s.text_when(
+        &format!("tr[data-connection='{name}'] [data-testid=status]"),
+        |t| t == "Connected",
+    )
+    .await;
+}
+
+/// How many records a SOQL count finds in the org.
+async fn count(org: &sf_emulator::Emulator, token: &str, soql: &str) -> u64 {
+    rest_query(org.base_url(), token, soql).await["totalSize"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn a_user_imports_checks_undoes_cancels_and_resumes() {
+    let scratch = scratch_folder("e2e-import");
+    let urls = scratch.join("opened-urls.txt");
+    let org = sf_emulator::Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // An external id field: rows that carry one and were in flight at a
+    // kill are looked up by it, not left unknown.
+    let erp_id: sf_emulator::Seed = serde_json::from_value(serde_json::json!({"fields": {"Contact": [
+        {"name": "ERP_Id__c", "type": "string", "length": 20, "externalId": true, "unique": true}
+    ]}}))
+    .unwrap();
+    org.seed(&erp_id).unwrap();
+    let token = org.issue_token("e2e-check")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 40 contacts; two have no last name (required), and Notes matches
+    // no field by name.
+    let small = scratch.join("trade-show.csv");
+    let mut text = String::from("First Name,Last Name,Email,Notes\n");
+    for i in 0..40 {
+        let last = if i == 7 || i == 19 {
+            String::new()
+        } else {
+            format!("Wizard{i:03}")
+        };
+        text += &format!("Ann{i},{last},ann{i}@example.com,\"note {i}, met at booth\"\n");
+    }
+    std::fs::write(&small, text).unwrap();
+
+    let (driver, mut s) = open_app(&scratch, &urls, "import").await;
+    connect(&s, &org, &urls, "E2E Org").await;
+
+    // 1. The file: its rows, encoding and delimiter as read.
+    s.click("[data-nav=imports]").await;
+    s.type_into(
+        "input[aria-label='CSV file path']",
+        &small.display().to_string(),
+    )
+    .await;
+    s.click_button("Read").await;
+    s.text_when("[data-testid=row-count]", |t| {
+        t.starts_with("40 rows, 4 columns")
+    })
+    .await;
+    let preview = s.content(".preview").await;
+    assert!(preview.contains("note 3, met at booth"), "{preview}");
+    s.shot("preview").await;
+
+    // 2. Where it goes, 3. the mapping: matched by name, Notes flagged.
+    s.choose("select[aria-label=Connection]", "E2E Org").await;
+    s.type_into("input[aria-label=Object]", "Contact").await;
+    let first = "input[aria-label='Field for First Name']";
+    s.find(first).await;
+    assert_eq!(s.value(first).await.as_deref(), Some("FirstName"));
+    s.text_when("[data-testid=not-imported]", |t| t.contains("Notes"))
+        .await;
+    s.type_into("input[aria-label='Field for Notes']", "Description")
+        .await;
+    s.shot("mapping").await;
+
+    // 4. Check: nothing written, the outcome of every row foretold.
+    s.click_button("Check").await;
+    s.text_when("[data-testid=will-create]", |t| t == "38")
+        .await;
+    assert_eq!(s.text("[data-testid=will-reject]").await, "2");
+    let rejected = s.content("table[aria-label='Rejected rows']").await;
+    assert!(rejected.contains("LastName"), "{rejected}");
+    assert!(
+        rejected.contains("Ann7") && rejected.contains("Ann19"),
+        "{rejected}"
+    );
+    let wizards = "SELECT Id FROM Contact WHERE LastName LIKE 'Wizard%'";
+    assert_eq!(
+        count(&org, &token, wizards).await,
+        0,
+        "a check writes nothing"
+    );
+    s.shot("check").await;
+
+    // 5. Run: the predicted counts come true, values as in the file.
+    s.click_button("Run import").await;
+    s.text_when("[data-testid=run-status]", |t| t == "Completed with errors")
+        .await;
+    assert_eq!(s.text("[data-testid=created]").await, "38");
+    assert_eq!(s.text("[data-testid=failed]").await, "2");
+    assert_eq!(count(&org, &token, wizards).await, 38);
+    let one = rest_query(
+        org.base_url(),
+        &token,
+        "SELECT Description FROM Contact WHERE LastName = 'Wizard003'",
+    )
+    .await;
+    assert_eq!(one["records"][0]["Description"], "note 3, met at booth");
+    s.shot("imported").await;
+
+    // Undo, after a confirmation that says what it will do.
+    s.click_button("Undo import…").await;
+    let confirm = s.text("[role=alertdialog]").await;
+    assert!(
+        confirm.contains("delete the 38 records it created"),
+        "{confirm}"
+    );
+    s.click(".confirm button.danger").await;
+    s.text_when("h2", |t| t == "Undo finished").await;
+    s.text_when("[data-testid=run-status]", |t| t == "Completed")
+        .await;
+    assert_eq!(count(&org, &token, wizards).await, 0, "undo deletes them");
+    s.shot("undone").await;
+
+    // A bigger file over REST, slowed down: Cancel stops it midway,
+    // Resume finishes it with nothing sent twice.
+    let rows = 3_000;
+    let big = scratch.join("erp.csv");
+    let mut text = String::from("FirstName,LastName\n");
+    for i in 0..rows {
+        text += &format!("Erp{i},Resume{i:05}\n");
+    }
+    std::fs::write(&big, text).unwrap();
+    s.click_button("New import").await;
+    s.type_into(
+        "input[aria-label='CSV file path']",
+        &big.display().to_string(),
+    )
+    .await;
+    s.click_button("Read").await;
+    s.text_when("[data-testid=row-count]", |t| {
+        t.starts_with("3000 rows") || t.starts_with("3,000 rows")
+    })
+    .await;
+    s.click("details summary").await;
+    s.choose("select[aria-label=API]", "Rest").await;
+    s.find("input[aria-label='Field for LastName']").await;
+    org.add_fault(sf_emulator::FaultRule {
+        route: "composite".into(),
+        method: None,
+        kind: sf_emulator::FaultKind::Latency,
+        probability: 1.0,
+        times: None,
+        retry_after: None,
+        latency_ms: Some(300),
+    });
+    s.click_button("Run without checking").await;
+    s.text_when("[data-testid=rows-done]", |t| !t.starts_with("0 "))
+        .await;
+    s.shot("importing").await;
+    s.click_button("Cancel").await;
+    s.text_when("[data-testid=run-status]", |t| t == "Cancelled")
+        .await;
+    let resumes = "SELECT Id FROM Contact WHERE LastName LIKE 'Resume%'";
+    let sent = count(&org, &token, resumes).await;
+    assert!(
+        sent > 0 && sent < rows,
+        "cancelled midway, with {sent} sent"
+    );
+    s.shot("cancelled").await;
+    org.clear_faults();
+    s.click_button("Resume").await;
+    s.text_when("[data-testid=run-status]", |t| t == "Completed")
+        .await;
+    assert_eq!(count(&org, &token, resumes).await, rows, "every row once");
+    let all: serde_json::Value =
+        reqwest::get(format!("{}/__emulator/records/Contact", org.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let names: std::collections::HashSet<&str> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["IsDeleted"] == false)
+        .filter_map(|r| r["LastName"].as_str())
+        .filter(|n| n.starts_with("Resume"))
+        .collect();
+    assert_eq!(names.len() as u64, rows, "no row lost, none twice");
+
+    // Runs: every import, check and undo, with the speed of the one chosen.
+    s.click("[data-nav=runs]").await;
+    let list = s.content("table[aria-label=Runs]").await;
+    for kind in ["Import", "Check", "Undo"] {
+        assert!(list.contains(kind), "{kind} missing from {list}");
+    }
+    let runs_listed = within(
+        "runs",
+        s.client
+            .find_all(Locator::Css("table[aria-label=Runs] tbody tr")),
+    )
+    .await
+    .unwrap()
+    .len();
+    assert_eq!(runs_listed, 4, "check, import, undo, the resumed import");
+    s.click("table[aria-label=Runs] tbody tr:first-child button")
+        .await;
+    s.text_when("[data-testid=run-status]", |t| t == "Completed")
+        .await;
+    s.find("svg.chart").await;
+    s.shot("runs").await;
+
+    // The app is killed midway through an import; at the next start it
+    // offers Resume, which finishes the run with nothing sent twice.
+    let killed = scratch.join("killed.csv");
+    let mut text = String::from("ERP_Id__c,FirstName,LastName\n");
+    for i in 0..rows {
+        text += &format!("K{i},Kill{i},Killed{i:05}\n");
+    }
+    std::fs::write(&killed, text).unwrap();
+    s.click("[data-nav=imports]").await;
+    s.click_button("New import").await;
+    s.type_into(
+        "input[aria-label='CSV file path']",
+        &killed.display().to_string(),
+    )
+    .await;
+    s.click_button("Read").await;
+    s.find("input[aria-label='Field for LastName']").await;
+    org.add_fault(sf_emulator::FaultRule {
+        route: "composite".into(),
+        method: None,
+        kind: sf_emulator::FaultKind::Latency,
+        probability: 1.0,
+        times: None,
+        retry_after: None,
+        latency_ms: Some(300),
+    });
+    s.click_button("Run without checking").await;
+    s.text_when("[data-testid=rows-done]", |t| !t.starts_with("0 "))
+        .await;
+    drop(s);
+    drop(driver);
+    let killed_soql = "SELECT Id FROM Contact WHERE LastName LIKE 'Killed%'";
+    let sent = count(&org, &token, killed_soql).await;
+    assert!(sent < rows, "killed midway, with {sent} sent");
+    org.clear_faults();
+
+    let (driver, mut s) = open_app(&scratch, &urls, "import-restart").await;
+    s.text_when(".resume-offer", |t| {
+        t.contains("stopped before it finished")
+    })
+    .await;
+    s.shot("resume-offer").await;
+    s.click(".resume-offer button.primary").await;
+    s.text_when("[data-testid=run-status]", |t| t == "Completed")
+        .await;
+    assert_eq!(
+        count(&org, &token, killed_soql).await,
+        rows,
+        "every row once"
+    );
+    s.shot("resumed").await;
 
     s.client.close().await.unwrap();
     drop(driver);
