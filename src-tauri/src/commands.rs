@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use studio::grid::{GridPage, QuerySummary};
-use studio::import::ImportSpec;
+use studio::import::RunJob;
 use studio::import::plan::{MapFile, Operation};
 use studio::import::preview::{self, FilePreview, MappingProposal};
 use studio::import::source::{DelimiterChoice, EncodingChoice};
@@ -310,74 +310,20 @@ pub fn save_mapping(path: String, mapping: MapFile) -> Result<()> {
     mapping.save(std::path::Path::new(&path)).map_err(problem)
 }
 
-/// An import (or its dry run, with `spec.dry_run`) to its end or its cancel.
+/// An import (or its dry run, with `spec.dry_run`), a retry of its failed
+/// rows, the rest of a stopped one, or its undo: to its end or its cancel.
 #[tauri::command]
 #[specta::specta]
-pub async fn run_import(
+pub async fn start_run(
     studio: StudioState<'_>,
-    spec: ImportSpec,
+    job: RunJob,
     progress: Channel<RunProgress>,
 ) -> Result<RunSummary> {
     let host = ProgressChannel(progress);
-    let job = studio.track();
+    let tracked = studio.track();
     studio
-        .import(&spec, &host, &job.cancel, |id| {
-            job.started(id);
-            host.started(id);
-        })
-        .await
-        .map_err(problem)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn retry_run(
-    studio: StudioState<'_>,
-    run: String,
-    progress: Channel<RunProgress>,
-) -> Result<RunSummary> {
-    let host = ProgressChannel(progress);
-    let job = studio.track();
-    studio
-        .retry_import(&run, None, &host, &job.cancel, |id| {
-            job.started(id);
-            host.started(id);
-        })
-        .await
-        .map_err(problem)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn resume_run(
-    studio: StudioState<'_>,
-    run: String,
-    progress: Channel<RunProgress>,
-) -> Result<RunSummary> {
-    let host = ProgressChannel(progress);
-    let job = studio.track();
-    studio
-        .resume_import(&run, &host, &job.cancel, |id| {
-            job.started(id);
-            host.started(id);
-        })
-        .await
-        .map_err(problem)
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn undo_run(
-    studio: StudioState<'_>,
-    run: String,
-    force: bool,
-    progress: Channel<RunProgress>,
-) -> Result<RunSummary> {
-    let host = ProgressChannel(progress);
-    let job = studio.track();
-    studio
-        .undo(&run, force, &host, &job.cancel, |id| {
-            job.started(id);
+        .run_job(&job, &host, &tracked.cancel, |id| {
+            tracked.started(id);
             host.started(id);
         })
         .await

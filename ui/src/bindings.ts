@@ -29,11 +29,11 @@ export const commands = {
 	proposeMapping: (connection: string, object: string, operation: Operation, header: string[], saved: MapFile_Deserialize | null) => typedError<MappingProposal_Serialize, Problem>(__TAURI_INVOKE("propose_mapping", { connection, object, operation, header, saved })),
 	loadMapping: (path: string) => typedError<MapFile_Serialize, Problem>(__TAURI_INVOKE("load_mapping", { path })),
 	saveMapping: (path: string, mapping: MapFile_Deserialize) => typedError<null, Problem>(__TAURI_INVOKE("save_mapping", { path, mapping })),
-	/**  An import (or its dry run, with `spec.dry_run`) to its end or its cancel. */
-	runImport: (spec: ImportSpec_Deserialize, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("run_import", { spec, progress })),
-	retryRun: (run: string, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("retry_run", { run, progress })),
-	resumeRun: (run: string, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("resume_run", { run, progress })),
-	undoRun: (run: string, force: boolean, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("undo_run", { run, force, progress })),
+	/**
+	 *  An import (or its dry run, with `spec.dry_run`), a retry of its failed
+	 *  rows, the rest of a stopped one, or its undo: to its end or its cancel.
+	 */
+	startRun: (job: RunJob_Deserialize, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("start_run", { job, progress })),
 	/**
 	 *  Asks a running job to stop after its in-flight requests; false when it
 	 *  is not running here.
@@ -527,6 +527,35 @@ export type ResultRows = {
 	/**  More rows follow in the file than were read. */
 	more: boolean,
 };
+
+/**
+ *  A job that writes to the org as a run: an import, the failed rows of
+ *  one again, the rest of a stopped one, or its undo. The CLI's `import`
+ *  and `runs retry|resume|undo`, and the wizard's buttons, are these.
+ */
+export type RunJob = RunJob_Serialize | RunJob_Deserialize;
+
+/**
+ *  A job that writes to the org as a run: an import, the failed rows of
+ *  one again, the rest of a stopped one, or its undo. The CLI's `import`
+ *  and `runs retry|resume|undo`, and the wizard's buttons, are these.
+ */
+export type RunJob_Deserialize = { job: "import"; spec: ImportSpec_Deserialize } | 
+/**  `file`: the error file fixed by hand (its own error file when None). */
+{ job: "retry"; run: string; file?: string | null } | { job: "resume"; run: string } | 
+/**  `force`: overwrite records changed since the import. */
+{ job: "undo"; run: string; force: boolean };
+
+/**
+ *  A job that writes to the org as a run: an import, the failed rows of
+ *  one again, the rest of a stopped one, or its undo. The CLI's `import`
+ *  and `runs retry|resume|undo`, and the wizard's buttons, are these.
+ */
+export type RunJob_Serialize = { job: "import"; spec: ImportSpec_Serialize } | 
+/**  `file`: the error file fixed by hand (its own error file when None). */
+{ job: "retry"; run: string; file: string | null } | { job: "resume"; run: string } | 
+/**  `force`: overwrite records changed since the import. */
+{ job: "undo"; run: string; force: boolean };
 
 /**  Where a run stands, for a progress bar. */
 export type RunProgress = RunProgress_Serialize | RunProgress_Deserialize;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use studio::import::plan::{DateFormat, Operation};
 use studio::import::source::{DelimiterChoice, EncodingChoice};
-use studio::import::{Api, ImportSpec};
+use studio::import::{Api, ImportSpec, RunJob};
 use studio::runs::{Cancel, RunHost, RunProgress, RunStatus, RunSummary};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -254,21 +254,19 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     spec.dry_run = args.dry_run;
     spec.only_changed = args.only_changed;
     spec.results = args.results.clone();
-    drive(Job::Import(Box::new(spec)), args.format).await
-}
-
-/// What to run: an import, or the failed rows of one again.
-pub enum Job {
-    Import(Box<ImportSpec>),
-    Retry { run: String, file: Option<PathBuf> },
-    Undo { run: String, force: bool },
-    Resume { run: String },
+    drive(
+        RunJob::Import {
+            spec: Box::new(spec),
+        },
+        args.format,
+    )
+    .await
 }
 
 /// Runs an import-like job as the CLI shows one: the run line first, a
 /// progress bar on a terminal, Ctrl-C to stop after the requests in
 /// flight, the summary last.
-pub async fn drive(job: Job, format: Format) -> Result<ExitCode, Fatal> {
+pub async fn drive(job: RunJob, format: Format) -> Result<ExitCode, Fatal> {
     let studio = crate::connections::open_studio()?;
     let cancel = Cancel::new();
     let stopper = cancel.clone();
@@ -282,16 +280,7 @@ pub async fn drive(job: Job, format: Format) -> Result<ExitCode, Fatal> {
     };
     let mut started: Result<(), Fatal> = Ok(());
     let on_start = |id: &str| started = line(format!("run {id}"));
-    let summary = match job {
-        Job::Import(spec) => studio.import(&spec, &bar, &cancel, on_start).await?,
-        Job::Retry { run, file } => {
-            studio
-                .retry_import(&run, file, &bar, &cancel, on_start)
-                .await?
-        }
-        Job::Undo { run, force } => studio.undo(&run, force, &bar, &cancel, on_start).await?,
-        Job::Resume { run } => studio.resume_import(&run, &bar, &cancel, on_start).await?,
-    };
+    let summary = studio.run_job(&job, &bar, &cancel, on_start).await?;
     started?;
     if bar.terminal {
         crate::output::note("");

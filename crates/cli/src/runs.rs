@@ -5,6 +5,7 @@ use crate::import::{Format, finish};
 use crate::output::line;
 use clap::Subcommand;
 use std::process::ExitCode;
+use studio::import::RunJob;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -52,13 +53,13 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     let open = crate::connections::open_studio;
     match cmd {
         Command::Retry { run, file, format } => {
-            crate::import::drive(crate::import::Job::Retry { run, file }, format).await
+            crate::import::drive(RunJob::Retry { run, file }, format).await
         }
         Command::Resume { run, format } => {
-            crate::import::drive(crate::import::Job::Resume { run }, format).await
+            crate::import::drive(RunJob::Resume { run }, format).await
         }
         Command::Undo { run, force, format } => {
-            crate::import::drive(crate::import::Job::Undo { run, force }, format).await
+            crate::import::drive(RunJob::Undo { run, force }, format).await
         }
         Command::List { format } => {
             let studio = open()?;

@@ -620,6 +620,20 @@ async fn connect(s: &Session, org: &sf_emulator::Emulator, urls: &Path, name: &s
     .await;
 }
 
+/// Each sObject collections request takes 300 ms more: time to see an
+/// import's progress and stop it midway.
+fn slow_collections(org: &sf_emulator::Emulator) {
+    org.add_fault(sf_emulator::FaultRule {
+        route: "composite".into(),
+        method: None,
+        kind: sf_emulator::FaultKind::Latency,
+        probability: 1.0,
+        times: None,
+        retry_after: None,
+        latency_ms: Some(300),
+    });
+}
+
 /// How many records a SOQL count finds in the org.
 async fn count(org: &sf_emulator::Emulator, token: &str, soql: &str) -> u64 {
     rest_query(org.base_url(), token, soql).await["totalSize"]
@@ -766,15 +780,7 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
     s.click("details summary").await;
     s.choose("select[aria-label=API]", "Rest").await;
     s.find("input[aria-label='Field for LastName']").await;
-    org.add_fault(sf_emulator::FaultRule {
-        route: "composite".into(),
-        method: None,
-        kind: sf_emulator::FaultKind::Latency,
-        probability: 1.0,
-        times: None,
-        retry_after: None,
-        latency_ms: Some(300),
-    });
+    slow_collections(&org);
     s.click_button("Run without checking").await;
     s.text_when("[data-testid=rows-done]", |t| !t.starts_with("0 "))
         .await;
@@ -850,15 +856,7 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
     .await;
     s.click_button("Read").await;
     s.find("input[aria-label='Field for LastName']").await;
-    org.add_fault(sf_emulator::FaultRule {
-        route: "composite".into(),
-        method: None,
-        kind: sf_emulator::FaultKind::Latency,
-        probability: 1.0,
-        times: None,
-        retry_after: None,
-        latency_ms: Some(300),
-    });
+    slow_collections(&org);
     s.click_button("Run without checking").await;
     s.text_when("[data-testid=rows-done]", |t| !t.starts_with("0 "))
         .await;

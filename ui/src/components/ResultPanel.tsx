@@ -130,12 +130,12 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
         {s.error_file && kind !== "export" && <button onClick={() => void openFile("error")}>Open error file</button>}
         {s.unknown_file && <button onClick={() => void openFile("unknown")}>Open unknown file</button>}
         {importLike && s.failed > 0 && !resumable && (
-          <button className="primary" disabled={busy} onClick={() => void follow(`Retrying the failed rows of ${s.run}`, "import", (ch) => commands.retryRun(s.run, ch))}>
+          <button className="primary" disabled={busy} onClick={() => void follow(`Retrying the failed rows of ${s.run}`, "import", (ch) => commands.startRun({ job: "retry", run: s.run, file: null }, ch))}>
             Retry failed rows
           </button>
         )}
         {resumable && (
-          <button className="primary" disabled={busy} onClick={() => void follow(`Resuming ${s.run}`, "import", (ch) => commands.resumeRun(s.run, ch))}>
+          <button className="primary" disabled={busy} onClick={() => void follow(`Resuming ${s.run}`, "import", (ch) => commands.startRun({ job: "resume", run: s.run }, ch))}>
             Resume
           </button>
         )}
@@ -149,7 +149,7 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
         <div className="confirm" role="alertdialog" aria-label="Undo import">
           <p>{undoWords(s)}</p>
           <div className="toolbar">
-            <button className="danger" autoFocus onClick={() => void follow(`Undoing ${s.run}`, "undo", (ch) => commands.undoRun(s.run, false, ch))}>
+            <button className="danger" autoFocus onClick={() => void follow(`Undoing ${s.run}`, "undo", (ch) => commands.startRun({ job: "undo", run: s.run, force: false }, ch))}>
               Undo import
             </button>
             <button onClick={() => setConfirmUndo(false)}>Keep it</button>

@@ -19,7 +19,7 @@ export function ResumeOffer({ show }: { show: (run: string) => void }) {
     setDismissed((d) => [...d, run]);
     show(run);
     try {
-      await startJob(`Resuming ${run}`, (ch) => commands.resumeRun(run, ch));
+      await startJob(`Resuming ${run}`, (ch) => commands.startRun({ job: "resume", run }, ch));
     } catch (e) {
       setProblem(e);
     } finally {

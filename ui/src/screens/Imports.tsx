@@ -191,7 +191,7 @@ export default function Imports() {
     if (!spec) return;
     setJobError(null);
     try {
-      const summary = await startJob(`Checking ${path.split(/[\\/]/).pop()} against ${objectKnown}`, (ch) => commands.runImport({ ...spec, dry_run: true }, ch));
+      const summary = await startJob(`Checking ${path.split(/[\\/]/).pop()} against ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec: { ...spec, dry_run: true } }, ch));
       const rejected = summary.failed > 0 ? await unwrap(commands.resultRows(summary.run, "error", 50)) : null;
       setCheck({ key: specKey, summary, rejected });
     } catch (e) {
@@ -202,7 +202,7 @@ export default function Imports() {
     if (!spec) return;
     setJobError(null);
     try {
-      const summary = await startJob(`Importing ${path.split(/[\\/]/).pop()} into ${objectKnown}`, (ch) => commands.runImport(spec, ch));
+      const summary = await startJob(`Importing ${path.split(/[\\/]/).pop()} into ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec }, ch));
       setResult({ summary, kind: "import" });
     } catch (e) {
       setJobError(e);

@@ -409,7 +409,52 @@ fn count_rows(spec: &ImportSpec) -> Option<u64> {
     Some(n)
 }
 
+/// A job that writes to the org as a run: an import, the failed rows of
+/// one again, the rest of a stopped one, or its undo. The CLI's `import`
+/// and `runs retry|resume|undo`, and the wizard's buttons, are these.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "job")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum RunJob {
+    Import {
+        spec: Box<ImportSpec>,
+    },
+    /// `file`: the error file fixed by hand (its own error file when None).
+    Retry {
+        run: String,
+        file: Option<PathBuf>,
+    },
+    Resume {
+        run: String,
+    },
+    /// `force`: overwrite records changed since the import.
+    Undo {
+        run: String,
+        force: bool,
+    },
+}
+
 impl Studio {
+    /// Runs `job` to its end (or to a cancel); `on_start` hears the run id
+    /// before any row is sent.
+    pub async fn run_job(
+        &self,
+        job: &RunJob,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<RunSummary> {
+        match job {
+            RunJob::Import { spec } => self.import(spec, host, cancel, on_start).await,
+            RunJob::Retry { run, file } => {
+                self.retry_import(run, file.clone(), host, cancel, on_start)
+                    .await
+            }
+            RunJob::Resume { run } => self.resume_import(run, host, cancel, on_start).await,
+            RunJob::Undo { run, force } => self.undo(run, *force, host, cancel, on_start).await,
+        }
+    }
+
     /// Runs an import to its end (or to a cancel) and answers its summary.
     /// A problem with the whole file or the mapping stops it before any
     /// run is recorded; a failure midway ends the run `failed` with every
@@ -642,36 +687,30 @@ impl Studio {
             {
                 let rows = std::mem::take(&mut recover);
                 for (row, record, found) in self.recover_inserts(&client, &plan, key, rows).await {
-                    match found {
-                        Recovered::Created(id) => self.settle_row(
-                            &plan,
-                            spec,
-                            &mut summary,
-                            &mut results,
-                            &mut journal,
-                            row,
-                            record,
-                            RowOutcome::Done(RecordResult {
-                                id: Some(id),
-                                success: true,
-                                created: Some(true),
-                                errors: vec![],
-                            }),
-                            &lookup::Existing::None,
-                        )?,
-                        Recovered::Missing => pending.push((row, record)),
-                        Recovered::Unknown(why) => self.settle_row(
-                            &plan,
-                            spec,
-                            &mut summary,
-                            &mut results,
-                            &mut journal,
-                            row,
-                            record,
-                            RowOutcome::Unknown(why),
-                            &lookup::Existing::None,
-                        )?,
-                    }
+                    let answer = match found {
+                        Recovered::Missing => {
+                            pending.push((row, record));
+                            continue;
+                        }
+                        Recovered::Created(id) => RowOutcome::Done(RecordResult {
+                            id: Some(id),
+                            success: true,
+                            created: Some(true),
+                            errors: vec![],
+                        }),
+                        Recovered::Unknown(why) => RowOutcome::Unknown(why),
+                    };
+                    self.settle_row(
+                        &plan,
+                        spec,
+                        &mut summary,
+                        &mut results,
+                        &mut journal,
+                        row,
+                        record,
+                        answer,
+                        &lookup::Existing::None,
+                    )?;
                 }
             }
             if pending.is_empty() {
