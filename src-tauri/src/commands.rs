@@ -159,27 +159,34 @@ pub async fn run_query(
         .map_err(problem)
 }
 
-/// Writes the query's rows as CSV to `path` (chosen in the save dialog).
+/// Writes the query's rows as CSV to `path` (chosen in the save dialog),
+/// as an export run: progress, Cancel, and a line in Runs.
 #[tauri::command]
 #[specta::specta]
-pub async fn export_query(
+pub async fn start_export(
     studio: StudioState<'_>,
     connection: String,
     soql: String,
     include_deleted: bool,
     path: String,
-) -> Result<u32> {
+    progress: Channel<RunProgress>,
+) -> Result<RunSummary> {
+    let spec = studio::export::ExportSpec {
+        connection,
+        soql,
+        out: path.into(),
+        all: include_deleted,
+        api: studio::import::Api::Auto,
+        style: studio::export::CsvStyle::default(),
+    };
+    let host = ProgressChannel(progress);
+    let tracked = studio.track();
     studio
-        .export_query_to_file(
-            &connection,
-            &soql,
-            include_deleted,
-            studio::export::Format::Csv,
-            std::path::Path::new(&path),
-        )
+        .export(&spec, &host, &tracked.cancel, |id| {
+            tracked.started(id);
+            host.started(id);
+        })
         .await
-        // A JSON number for the UI (exports stop far below 2^32 rows).
-        .map(|rows| u32::try_from(rows).unwrap_or(u32::MAX))
         .map_err(problem)
 }
 

@@ -27,7 +27,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::list_objects,
             commands::describe_object,
             commands::run_query,
-            commands::export_query,
+            commands::start_export,
             commands::playground_status,
             commands::start_playground,
             commands::stop_playground,

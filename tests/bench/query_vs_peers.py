@@ -1,9 +1,8 @@
-"""Orchestrates tests/bench/query_vs_peers.sh: starts the playground over
-TLS (simple-salesforce insists on https), loads the rows through Bulk API
-2.0, then runs each client as its own process and reads its rusage."""
+"""Orchestrates tests/bench/query_vs_peers.sh: starts the playground
+(bench_org.py), loads the rows through Bulk API 2.0, then runs each client
+as its own process and reads its rusage."""
 
 import csv
-import json
 import os
 import shutil
 import pathlib
@@ -12,7 +11,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-import ssl
+
+from bench_org import Playground
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROWS = int(os.environ.get("ROWS", "1000000"))
@@ -31,39 +31,15 @@ def main():
 
 def run(work):
     env = dict(os.environ, SYNCSTUDIO_HOME=str(work / "home"), SYNCSTUDIO_LOG="warn")
-    # In memory: no background saves of the org while clients are timed.
-    pg = subprocess.Popen([BIN, "playground", "--tls", "--no-demo", "--port", "0"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    org = Playground(BIN, env)
     try:
-        measure(work, env, pg)
+        measure(work, env, org)
     finally:
-        pg.terminate()
-        pg.wait()
+        org.stop()
 
 
-def measure(work, env, pg):
-    base = pg.stdout.readline().split()[-1]
-    cert = None
-    while cert is None:
-        line = pg.stdout.readline()
-        if line.startswith("tls certificate: "):
-            cert = line.split(": ", 1)[1].strip()
-    ctx = ssl.create_default_context(cafile=cert)
-
-    def call(method, path, body=None, content_type="application/json", token=None):
-        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-        req = urllib.request.Request(base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("content-type", content_type)
-        if token:
-            req.add_header("authorization", "Bearer " + token)
-        with urllib.request.urlopen(req, context=ctx) as r:
-            text = r.read()
-            return json.loads(text) if text else None
-
-    call("POST", "/__emulator/settings", {"dailyApiLimit": 100000000})
-    tokens = call("POST", "/__emulator/tokens", {"clientId": "bench"})
-    token = tokens["access_token"]
+def measure(work, env, org):
+    base, cert, token, call = org.base, org.cert, org.token, org.call
     # Written to a file and streamed up, so this process stays small: a
     # child's peak RSS (ru_maxrss) counts what its parent held at fork.
     data = work / "accounts.csv"
@@ -78,14 +54,12 @@ def measure(work, env, pg):
     upload.add_header("content-type", "text/csv")
     upload.add_header("content-length", str(data.stat().st_size))
     upload.add_header("authorization", "Bearer " + token)
-    urllib.request.urlopen(upload, context=ctx).read()
+    urllib.request.urlopen(upload, context=org.ctx).read()
     call("PATCH", f"/services/data/v62.0/jobs/ingest/{job['id']}", {"state": "UploadComplete"}, token=token)
     while call("GET", f"/services/data/v62.0/jobs/ingest/{job['id']}", token=token)["state"] != "JobComplete":
         time.sleep(0.2)
 
-    subprocess.run([BIN, "connections", "add", "bench", "--login-url", base, "--client-id", "bench", "--refresh-token-stdin"],
-                   input=tokens["refresh_token"], text=True, env=dict(env, SSL_CERT_FILE=cert), check=True,
-                   stderr=subprocess.DEVNULL)
+    org.connect_syncstudio(BIN, env)
 
     js = ROOT / "tests" / "conformance" / "jsforce"
     node_script = work / "jsforce_query.mjs"

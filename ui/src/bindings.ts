@@ -16,8 +16,11 @@ export const commands = {
 	describeObject: (connection: string, object: string) => typedError<ObjectDetail, Problem>(__TAURI_INVOKE("describe_object", { connection, object })),
 	/**  Streams pages of rows to `pages` as they arrive. */
 	runQuery: (connection: string, soql: string, includeDeleted: boolean, pages: Channel<GridPage_Deserialize>) => typedError<QuerySummary, Problem>(__TAURI_INVOKE("run_query", { connection, soql, includeDeleted, pages })),
-	/**  Writes the query's rows as CSV to `path` (chosen in the save dialog). */
-	exportQuery: (connection: string, soql: string, includeDeleted: boolean, path: string) => typedError<number, Problem>(__TAURI_INVOKE("export_query", { connection, soql, includeDeleted, path })),
+	/**
+	 *  Writes the query's rows as CSV to `path` (chosen in the save dialog),
+	 *  as an export run: progress, Cancel, and a line in Runs.
+	 */
+	startExport: (connection: string, soql: string, includeDeleted: boolean, path: string, progress: Channel<RunProgress_Deserialize>) => typedError<RunSummary_Serialize, Problem>(__TAURI_INVOKE("start_export", { connection, soql, includeDeleted, path, progress })),
 	playgroundStatus: () => typedError<PlaygroundStatus_Serialize, Problem>(__TAURI_INVOKE("playground_status")),
 	startPlayground: () => typedError<PlaygroundStatus_Serialize, Problem>(__TAURI_INVOKE("start_playground")),
 	stopPlayground: () => typedError<PlaygroundStatus_Serialize, Problem>(__TAURI_INVOKE("stop_playground")),

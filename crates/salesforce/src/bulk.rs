@@ -88,10 +88,12 @@ impl Client {
             .unwrap_or(Value::Null))
     }
 
-    /// Polls a job with backoff (0.2 s doubling to 5 s) until it ends.
+    /// Polls a job with backoff (25 ms doubling to 5 s) until it ends: a
+    /// small job is often done within milliseconds, and every job of an
+    /// import waits here.
     async fn wait_job(&self, kind: &str, id: &str, timeout: Duration) -> Result<Value> {
         let started = std::time::Instant::now();
-        let mut delay = Duration::from_millis(200);
+        let mut delay = Duration::from_millis(25);
         loop {
             let info = self.job_info(kind, id).await?;
             if matches!(

@@ -31,6 +31,9 @@ pub enum Error {
     /// A run stopped at the user's request, after its in-flight requests.
     #[error("the run was cancelled")]
     RunCancelled,
+    /// A console query stopped because a newer one replaced it.
+    #[error("a newer query replaced this one")]
+    Superseded,
     /// The built-in playground org could not start or answer.
     #[error("the playground org: {0}")]
     Playground(String),
@@ -126,7 +129,7 @@ impl Error {
             Error::Invalid(_) => ErrorKind::Invalid,
             Error::Output(_) => ErrorKind::Output,
             Error::OutputClosed => ErrorKind::OutputClosed,
-            Error::Cancelled | Error::RunCancelled => ErrorKind::Cancelled,
+            Error::Cancelled | Error::RunCancelled | Error::Superseded => ErrorKind::Cancelled,
             Error::Playground(_) => ErrorKind::Playground,
             Error::PlaygroundInUse(_) => ErrorKind::PlaygroundInUse,
         }
@@ -187,6 +190,7 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
                 "Finish it with `syncstudio runs resume RUN` (the run id is the first line the command printed).".into()
             }
             Error::RunCancelled => "Finish it with Resume on the Runs screen.".into(),
+            Error::Superseded => "Nothing to do: the newer query's rows are shown.".into(),
             Error::Playground(_) if cli => {
                 "Pick another port with --port if this one is taken, then start it again.".into()
             }

@@ -2,7 +2,7 @@
 //! row as the select list's columns (parents flattened, `Account.Name`).
 
 use crate::Studio;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::export::{RawPage, Shape, columns_of, raw_lookup, shape};
 use futures::StreamExt;
 use serde::Serialize;
@@ -37,6 +37,9 @@ pub struct QuerySummary {
 impl Studio {
     /// Runs a query and hands each page to `on_page` as it arrives (the next
     /// page is fetched meanwhile). `all` includes deleted and archived rows.
+    /// The console shows one query: starting one stops the one before it
+    /// (no more pages fetched for rows nobody will see); the stopped one
+    /// answers `Error::Superseded`.
     pub async fn query_grid(
         &self,
         connection: &str,
@@ -45,6 +48,16 @@ impl Studio {
         mut on_page: impl FnMut(GridPage) + Send,
     ) -> Result<QuerySummary> {
         let started = Instant::now();
+        let stop = crate::runs::Cancel::new();
+        if let Some(before) = self
+            .console_query
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(stop.clone())
+        {
+            before.cancel();
+        }
+        let stop = &stop;
         let (rows, pages) = self
             .with_client(connection, |client| async move {
                 let mut columns = match shape(soql) {
@@ -64,7 +77,12 @@ impl Studio {
                 let mut count = 0u64;
                 let mut sent_pages = 0u32;
                 let mut pages = std::pin::pin!(client.query_pages(soql, all));
-                while let Some(body) = pages.next().await {
+                loop {
+                    let next = tokio::select! {
+                        next = pages.next() => next,
+                        _ = stop.cancelled() => return Err(Error::Superseded),
+                    };
+                    let Some(body) = next else { break };
                     let body = body?;
                     let page: RawPage = serde_json::from_slice(&body)?;
                     let mut rows = Vec::with_capacity(page.records.len());

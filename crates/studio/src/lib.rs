@@ -37,6 +37,8 @@ pub struct Studio {
     playground: tokio::sync::Mutex<Option<sf_emulator::Emulator>>,
     /// Runs of this process that a front end may cancel by id.
     active: runs::ActiveRuns,
+    /// The SOQL console's query in progress: a new one stops it.
+    console_query: Mutex<Option<runs::Cancel>>,
 }
 
 impl Studio {
@@ -50,6 +52,7 @@ impl Studio {
             sign_in_cancel: tokio::sync::Notify::new(),
             playground: tokio::sync::Mutex::new(None),
             active: runs::ActiveRuns::default(),
+            console_query: Mutex::new(None),
         };
         studio.mark_interrupted_runs()?;
         Ok(studio)

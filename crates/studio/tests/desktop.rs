@@ -327,3 +327,61 @@ async fn export_and_console_never_clobber_and_explain_long_queries() {
     assert!(err.problem().message.contains("characters long"), "{err}");
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[tokio::test]
+async fn a_new_console_query_stops_the_one_before() {
+    let (org, studio, home) = connected("desktop-supersede").await;
+    let contacts: Vec<serde_json::Map<String, serde_json::Value>> = (0..20_000)
+        .map(|i| {
+            let mut m = serde_json::Map::new();
+            m.insert("LastName".into(), format!("Page {i:05}").into());
+            m
+        })
+        .collect();
+    let mut seed = sf_emulator::Seed::default();
+    seed.records.insert("Contact".into(), contacts);
+    org.seed(&seed).unwrap();
+    // Each page takes 200 ms: the first query is still paging when the
+    // second one starts.
+    org.add_fault(sf_emulator::FaultRule {
+        route: "query".into(),
+        method: None,
+        kind: sf_emulator::FaultKind::Latency,
+        probability: 1.0,
+        times: None,
+        retry_after: None,
+        latency_ms: Some(200),
+    });
+    let studio = std::sync::Arc::new(studio);
+    let first_pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let first = {
+        let (studio, pages) = (studio.clone(), first_pages.clone());
+        tokio::spawn(async move {
+            studio
+                .query_grid(
+                    "Org",
+                    "SELECT Id, LastName FROM Contact WHERE LastName LIKE 'Page %'",
+                    false,
+                    |_| {
+                        pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    },
+                )
+                .await
+        })
+    };
+    while first_pages.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = studio
+        .query_grid("Org", "SELECT Id FROM Account LIMIT 3", false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(second.rows, 3);
+    let stopped = first.await.unwrap();
+    assert!(matches!(stopped, Err(Error::Superseded)), "{stopped:?}");
+    let fetched = first_pages.load(std::sync::atomic::Ordering::SeqCst);
+    // 20,000 rows are 10 pages of 2,000.
+    assert!(fetched < 10, "the replaced query fetched {fetched} pages");
+    drop(org);
+    let _ = std::fs::remove_dir_all(home);
+}

@@ -3,6 +3,8 @@ import { Channel } from "@tauri-apps/api/core";
 import { save } from "@tauri-apps/plugin-dialog";
 import { commands, type GridPage } from "../bindings";
 import { unwrap } from "../lib/api";
+import { startJob } from "../lib/jobs";
+import { JobProgress } from "../components/JobProgress";
 import { fromObject } from "../lib/complete";
 import { completion } from "../lib/queryRun";
 import { useDescribe, useObjects } from "../lib/schema";
@@ -70,8 +72,9 @@ export default function Soql() {
     try {
       const path = await save({ title: "Export rows as CSV", defaultPath: `${from ?? "query"}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
       if (!path) return;
-      const n = await unwrap(commands.exportQuery(connection, soql, includeDeleted, path));
-      setExported(`Exported ${n.toLocaleString()} rows to ${path}`);
+      const summary = await startJob(`Exporting to ${path.split(/[\\/]/).pop()}`, (ch) => commands.startExport(connection, soql, includeDeleted, path, ch));
+      if (summary.status === "completed") setExported(`Exported ${summary.rows.toLocaleString()} rows to ${path}`);
+      else setExported(`The export stopped (${summary.status}); no file was written.`);
     } catch (e) {
       setExportError(e);
     }
@@ -101,6 +104,7 @@ export default function Soql() {
         </span>
         <span className="muted small">Ctrl+Enter runs · Ctrl+Space completes</span>
       </div>
+      <JobProgress />
       <ErrorBox error={run.error ?? exportError ?? objects.error} />
       {exported && (
         <div className="notice" role="status" data-testid="export-notice">
