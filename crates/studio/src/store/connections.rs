@@ -1,44 +1,10 @@
-//! SQLite in the data folder, schema by migrations. It holds only
-//! non-secret fields: tokens and consumer secrets live in the keychain.
+//! The `connections` table: each connection's non-secret fields and the
+//! API use Salesforce last reported for it.
 
+use super::{Store, now};
 use crate::error::{Error, Result};
-use rusqlite::{Connection as Db, OptionalExtension, params};
-use rusqlite_migration::{M, Migrations};
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(
-            "CREATE TABLE connections (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            login_url TEXT NOT NULL,
-            client_id TEXT NOT NULL,
-            callback_port INTEGER NOT NULL,
-            api_version TEXT,
-            daily_cap INTEGER,
-            instance_url TEXT,
-            username TEXT,
-            org_id TEXT,
-            user_id TEXT,
-            status TEXT NOT NULL,
-            status_message TEXT,
-            api_used INTEGER,
-            api_limit INTEGER,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        );",
-        ),
-        M::up("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"),
-        // When api_used was last reported by Salesforce: a daily cap holds
-        // across runs only if each run starts from what the last one saw.
-        M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
-        M::up(crate::runs::migration()),
-        M::up(crate::runs::samples_migration()),
-    ])
-}
 
 /// A connection as stored: nothing secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,48 +34,7 @@ pub struct ConnectionRow {
     pub api_limit: Option<u64>,
 }
 
-pub struct Store {
-    // rusqlite connections are not Sync; the desktop app shares one Store.
-    db: Mutex<Db>,
-    path: PathBuf,
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339()
-}
-
 impl Store {
-    pub fn open(path: &Path) -> Result<Store> {
-        let fail = |m: String| Error::Store {
-            path: path.display().to_string(),
-            message: m,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-        }
-        let mut db = Db::open(path).map_err(|e| fail(e.to_string()))?;
-        db.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(e.to_string()))?;
-        db.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| fail(e.to_string()))?;
-        migrations()
-            .to_latest(&mut db)
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(Store {
-            db: Mutex::new(db),
-            path: path.to_path_buf(),
-        })
-    }
-
-    pub(crate) fn db(&self) -> MutexGuard<'_, Db> {
-        // A panic while holding the lock leaves SQLite consistent.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn row(r: &rusqlite::Row) -> rusqlite::Result<ConnectionRow> {
         Ok(ConnectionRow {
             id: r.get("id")?,
@@ -212,38 +137,5 @@ impl Store {
         self.db()
             .execute("DELETE FROM connections WHERE id = ?1", [id])?;
         Ok(())
-    }
-}
-
-impl Store {
-    pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .db()
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
-    pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
-        match value {
-            Some(v) => self.db().execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, v],
-            )?,
-            None => self
-                .db()
-                .execute("DELETE FROM settings WHERE key = ?1", [key])?,
-        };
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn migrations_are_valid() {
-        super::migrations().validate().unwrap();
     }
 }
