@@ -333,6 +333,11 @@ export type ImportSpec_Deserialize = {
 	dry_run: boolean,
 	/**  Skip rows whose values already match the record (no call spent). */
 	only_changed: boolean,
+	/**
+	 *  A lookup whose parent is not found is left empty, instead of the
+	 *  row rejected (costs a lookup query a batch).
+	 */
+	null_missing_parents?: boolean,
 	results?: string | null,
 	/**  The run whose failed rows this one sends again. */
 	retry_of?: string | null,
@@ -366,6 +371,11 @@ export type ImportSpec_Serialize = {
 	dry_run: boolean,
 	/**  Skip rows whose values already match the record (no call spent). */
 	only_changed: boolean,
+	/**
+	 *  A lookup whose parent is not found is left empty, instead of the
+	 *  row rejected (costs a lookup query a batch).
+	 */
+	null_missing_parents: boolean,
 	results: string | null,
 	/**  The run whose failed rows this one sends again. */
 	retry_of: string | null,

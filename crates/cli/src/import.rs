@@ -120,6 +120,10 @@ pub struct Args {
     /// Skip rows whose values already match the record: no API call spent on them.
     #[arg(long)]
     only_changed: bool,
+    /// A parent lookup (`Account.ERP_Id__c`) that finds no parent: reject
+    /// the row (the default), or leave the lookup empty and write the rest.
+    #[arg(long, value_enum, default_value = "reject")]
+    missing_parent: MissingParentArg,
     /// Read only: predict each row (create, update, unchanged, reject) and
     /// the API calls the import will use; write nothing.
     #[arg(long)]
@@ -129,6 +133,12 @@ pub struct Args {
     results: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MissingParentArg {
+    Reject,
+    Null,
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
@@ -253,6 +263,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Fatal> {
     spec.insert_nulls = args.insert_nulls;
     spec.dry_run = args.dry_run;
     spec.only_changed = args.only_changed;
+    spec.null_missing_parents = matches!(args.missing_parent, MissingParentArg::Null);
     spec.results = args.results.clone();
     drive(
         RunJob::Import {

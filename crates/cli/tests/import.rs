@@ -725,6 +725,59 @@ fn a_dry_run_predicts_what_the_import_then_does() {
         text(&titles.stdout),
         "LastName,Title\nChanging,New\nFresh,New\nSame,Keep\n"
     );
+
+    // --missing-parent null: the orphan is written with no account, in the
+    // check and in the run alike.
+    let orphans = home.join("orphans.csv");
+    std::fs::write(
+        &orphans,
+        "ERP_Id__c,LastName,Account.ERP_Id__c\nD-6,Orphan Two,A-405\nD-7,Adopted,A-1\n",
+    )
+    .unwrap();
+    let args = |dry: bool| {
+        let mut a = vec![
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "insert",
+            "--missing-parent",
+            "null",
+            "--format",
+            "json",
+            "--file",
+            orphans.to_str().unwrap(),
+        ];
+        if dry {
+            a.push("--dry-run");
+        }
+        a
+    };
+    let dry = syncstudio(&home, &args(true));
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    assert_eq!(counts(&summary(&dry)), [2, 0, 0, 0, 2]);
+    let real = syncstudio(
+        &home,
+        &args(true)
+            .into_iter()
+            .filter(|a| *a != "--dry-run")
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(real.status.code(), Some(0), "{}", text(&real.stderr));
+    assert_eq!(counts(&summary(&real)), [2, 0, 0, 0, 2]);
+    let accounts = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName, Account.Name FROM Contact WHERE ERP_Id__c IN ('D-6', 'D-7') ORDER BY LastName",
+        ],
+    );
+    assert_eq!(
+        text(&accounts.stdout),
+        "LastName,Account.Name\nAdopted,Parent Co\nOrphan Two,\n"
+    );
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
 }

@@ -108,6 +108,7 @@ export default function Imports() {
   const [timeZone, setTimeZone] = useState(localZone);
   const [insertNulls, setInsertNulls] = useState(false);
   const [onlyChanged, setOnlyChanged] = useState(false);
+  const [nullMissingParents, setNullMissingParents] = useState(false);
 
   // 3. The mapping: the proposal, then the user's edits of it.
   const header = preview.data?.header ?? [];
@@ -173,6 +174,7 @@ export default function Imports() {
           insert_nulls: insertNulls,
           dry_run: false,
           only_changed: onlyChanged,
+          null_missing_parents: nullMissingParents,
           results: null,
           retry_of: null,
         }
@@ -383,6 +385,9 @@ export default function Imports() {
             </label>
             <label className="inline">
               <input type="checkbox" checked={onlyChanged} onChange={(e) => setOnlyChanged(e.target.checked)} /> Skip rows that change nothing
+            </label>
+            <label className="inline" title="A column such as Account.ERP_Id__c names a parent by its external id">
+              <input type="checkbox" checked={nullMissingParents} onChange={(e) => setNullMissingParents(e.target.checked)} /> Parent not found: leave the lookup empty (instead of rejecting the row)
             </label>
             <label className="inline">
               API{" "}

@@ -195,14 +195,34 @@ pub(crate) fn same(sent: &Value, current: &Value) -> bool {
     }
 }
 
-/// The parent values a batch's lookups name that no parent has, per row:
-/// `Account.ERP_Id__c = 'X'` for each missing one.
+/// A lookup whose parent the org lacks.
+#[derive(Debug, Clone)]
+pub struct MissingParent {
+    /// `Account`: the key the record names its parent under.
+    pub relationship: String,
+    /// `AccountId`: the lookup field itself.
+    pub field: String,
+    /// `Acct (AccountId): no Account has ERP_Id__c = "X"`.
+    pub why: String,
+}
+
+/// Leaves the lookups whose parent is missing empty instead (the
+/// `--missing-parent null` choice): the reference is dropped and the field
+/// set to null.
+pub fn null_missing(record: &mut Map<String, Value>, missing: &[MissingParent]) {
+    for m in missing {
+        record.remove(&m.relationship);
+        record.insert(m.field.clone(), Value::Null);
+    }
+}
+
+/// The parent values a batch's lookups name that no parent has, per row.
 pub async fn missing_parents(
     client: &salesforce::Client,
     plan: &Plan,
     records: &[&Map<String, Value>],
-) -> salesforce::Result<Vec<Vec<String>>> {
-    let mut out: Vec<Vec<String>> = records.iter().map(|_| vec![]).collect();
+) -> salesforce::Result<Vec<Vec<MissingParent>>> {
+    let mut out: Vec<Vec<MissingParent>> = records.iter().map(|_| vec![]).collect();
     for c in &plan.columns {
         let Target::Lookup {
             field,
@@ -242,10 +262,14 @@ pub async fn missing_parents(
                 .and_then(Value::as_str)
                 && !found.contains(&v.to_lowercase())
             {
-                slot.push(format!(
-                    "{} ({}): no {parent} has {parent_field} = {v:?}",
-                    c.header, plan.fields[*field].name
-                ));
+                slot.push(MissingParent {
+                    relationship: relationship.clone(),
+                    field: plan.fields[*field].name.clone(),
+                    why: format!(
+                        "{} ({}): no {parent} has {parent_field} = {v:?}",
+                        c.header, plan.fields[*field].name
+                    ),
+                });
             }
         }
     }

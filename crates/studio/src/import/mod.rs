@@ -58,6 +58,10 @@ pub struct ImportSpec {
     pub dry_run: bool,
     /// Skip rows whose values already match the record (no call spent).
     pub only_changed: bool,
+    /// A lookup whose parent is not found is left empty, instead of the
+    /// row rejected (costs a lookup query a batch).
+    #[serde(default)]
+    pub null_missing_parents: bool,
     pub results: Option<PathBuf>,
     /// The run whose failed rows this one sends again.
     #[serde(default)]
@@ -83,6 +87,7 @@ impl ImportSpec {
             insert_nulls: false,
             dry_run: false,
             only_changed: false,
+            null_missing_parents: false,
             results: None,
             retry_of: None,
         }
@@ -769,6 +774,34 @@ impl Studio {
                     continue;
                 }
             }
+            if spec.null_missing_parents
+                && !spec.dry_run
+                && plan
+                    .columns
+                    .iter()
+                    .any(|c| matches!(c.target, plan::Target::Lookup { .. }))
+            {
+                let records: Vec<&serde_json::Map<String, Value>> =
+                    pending.iter().map(|(_, r)| r).collect();
+                match lookup::missing_parents(&client, &plan, &records).await {
+                    Ok(missing) => {
+                        for ((row, record), missing) in pending.iter_mut().zip(missing) {
+                            if !missing.is_empty() {
+                                tracing::info!(
+                                    line = row.line,
+                                    "a parent was not found: the lookup is left empty"
+                                );
+                                lookup::null_missing(record, &missing);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        results.not_sent(&mut summary, pending.drain(..), &e)?;
+                        failure = Some(e.into());
+                        continue;
+                    }
+                }
+            }
             // The before-image of what an update or upsert changes, for undo.
             let before = if let Some(found) = screened_before {
                 found
@@ -929,11 +962,14 @@ impl Studio {
         let mut to_send = vec![];
         let mut to_send_found = vec![];
         let op = plan.operation;
-        for (((row, record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
-            if !missing.is_empty() {
+        for (((row, mut record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
+            if !missing.is_empty() && spec.null_missing_parents {
+                lookup::null_missing(&mut record, &missing);
+            } else if !missing.is_empty() {
+                let why: Vec<&str> = missing.iter().map(|m| m.why.as_str()).collect();
                 settled.push(Screened::Rejected {
                     row,
-                    why: missing.join("; "),
+                    why: why.join("; "),
                 });
                 continue;
             }
