@@ -2,7 +2,6 @@
 //! [WHERE ...] [LIMIT n]), ...] [LIMIT n]`. Each RETURNING entry is run as
 //! SOQL, then kept where a text field matches every term.
 
-use crate::http::rest::Reply;
 use crate::org::Org;
 use crate::query::{Plan, render_row};
 
@@ -16,8 +15,19 @@ const SEARCHABLE: &[&str] = &[
     "Product2",
 ];
 
-fn error(message: &str) -> Reply {
-    Reply::error(400, "MALFORMED_SEARCH", message)
+/// Why a search cannot run: Salesforce's error code and message (always
+/// an HTTP 400).
+#[derive(Debug, Clone)]
+pub struct SearchError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn error<T>(message: &str) -> Result<T, SearchError> {
+    Err(SearchError {
+        code: "MALFORMED_SEARCH",
+        message: message.to_string(),
+    })
 }
 
 /// Splits on commas outside parentheses.
@@ -102,7 +112,8 @@ fn like(p: &str, t: &str) -> bool {
     p[pi..].iter().all(|c| *c == '%')
 }
 
-pub fn search(org: &Org, sosl: &str, version: &str) -> Reply {
+/// Runs a search: the JSON body Salesforce answers (`searchRecords`).
+pub fn search(org: &Org, sosl: &str, version: &str) -> Result<String, SearchError> {
     let s = sosl.trim();
     if !s.to_ascii_uppercase().starts_with("FIND") {
         return error(&format!(
@@ -171,11 +182,10 @@ pub fn search(org: &Org, sosl: &str, version: &str) -> Reply {
     let mut count = 0;
     for (obj_name, inner) in returning {
         let Some(obj) = org.object(&obj_name) else {
-            return Reply::error(
-                400,
-                "INVALID_TYPE",
-                &format!("sObject type '{obj_name}' is not supported."),
-            );
+            return Err(SearchError {
+                code: "INVALID_TYPE",
+                message: format!("sObject type '{obj_name}' is not supported."),
+            });
         };
         let clause = ["WHERE", "ORDER", "LIMIT"]
             .iter()
@@ -199,7 +209,12 @@ pub fn search(org: &Org, sosl: &str, version: &str) -> Reply {
         let soql = format!("SELECT {fields} FROM {obj_name} {rest}");
         let plan = match Plan::compile(org, &soql) {
             Ok(p) => p,
-            Err(e) => return Reply::error(400, e.code, &e.message),
+            Err(e) => {
+                return Err(SearchError {
+                    code: e.code,
+                    message: e.message,
+                });
+            }
         };
         let def = org.def(obj);
         let text_fields: Vec<usize> = def
@@ -231,5 +246,5 @@ pub fn search(org: &Org, sosl: &str, version: &str) -> Reply {
         }
     }
     out.push_str("]}");
-    Reply::json(200, out)
+    Ok(out)
 }

@@ -1110,7 +1110,7 @@ impl Studio {
             let id = r.id.as_deref().unwrap_or_default();
             results.success(row.line, &row.cells, id, created)?;
             if !spec.dry_run {
-                journal.note(plan, row.line, id, created, &record, before)?;
+                journal.note(plan, row.line, id, created, record, before)?;
             }
         } else {
             summary.failed += 1;
@@ -1282,14 +1282,16 @@ impl Studio {
                 .collect();
             let sf = |name: &str| header.iter().position(|h| h == name);
             let (id_at, created_at, error_at) = (sf("sf__Id"), sf("sf__Created"), sf("sf__Error"));
+            // One key buffer for every result row: no allocation per row.
+            let mut key: Vec<String> = vec![String::new(); at.len()];
             for rec in r.records() {
                 let rec = rec.map_err(|e| {
                     salesforce::Error::Protocol(format!("{kind} of job {job}: {e}"))
                 })?;
-                let key: Vec<String> = at
-                    .iter()
-                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default().to_string())
-                    .collect();
+                for (cell, i) in key.iter_mut().zip(&at) {
+                    cell.clear();
+                    cell.push_str(i.and_then(|i| rec.get(i)).unwrap_or_default());
+                }
                 let Some(i) = waiting.get_mut(key.as_slice()).and_then(|q| q.pop_front()) else {
                     tracing::warn!(job = %job, kind, "a result row matches no row sent");
                     continue;

@@ -69,10 +69,10 @@ impl Journal {
         line: u64,
         id: &str,
         created: bool,
-        sent: &Map<String, Value>,
+        sent: Map<String, Value>,
         found: &Existing,
     ) -> Result<()> {
-        let mut after = sent.clone();
+        let mut after = sent;
         after.remove("Id");
         let did = match plan.operation {
             Operation::Delete | Operation::HardDelete => Did::Deleted,

@@ -315,7 +315,10 @@ fn route_read(shared: &Arc<Shared>, org: &Org, req: &Req) -> Reply {
         ["query"] => start_query(shared, org, req, false),
         ["queryAll"] => start_query(shared, org, req, true),
         ["query", locator] | ["queryAll", locator] => next_page(shared, org, locator),
-        ["search"] => crate::sosl::search(org, req.param("q").unwrap_or(""), &req.version),
+        ["search"] => match crate::sosl::search(org, req.param("q").unwrap_or(""), &req.version) {
+            Ok(body) => Reply::json(200, body),
+            Err(e) => Reply::error(400, e.code, &e.message),
+        },
         ["composite", "sobjects", obj] => with_object(org, obj, |o| retrieve_many(org, o, req)),
         ["jobs", "ingest"] => list_jobs(org, false),
         ["jobs", "query"] => list_jobs(org, true),
