@@ -88,6 +88,7 @@ pub fn reset_org(shared: &Shared, demo: bool) {
     }
     *shared.org.write() = fresh;
     shared.cursors.lock().clear();
+    *shared.jobs.lock() = Default::default();
     shared.faults.lock().clear();
     shared.api_used.store(0, Ordering::Release);
     shared.touch();

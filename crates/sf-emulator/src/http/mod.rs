@@ -24,6 +24,8 @@ pub struct Shared {
     pub org: RwLock<Org>,
     pub base_url: String,
     pub cursors: Mutex<HashMap<String, Cursor>>,
+    /// Bulk API 2.0 jobs. Locked after `org` when both are held.
+    pub jobs: Mutex<crate::bulk::Jobs>,
     pub faults: Mutex<Vec<faults::FaultRule>>,
     pub api_used: AtomicU64,
     pub api_day: AtomicI32,
@@ -40,6 +42,7 @@ impl Shared {
             org: RwLock::new(org),
             base_url,
             cursors: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(Default::default()),
             faults: Mutex::new(Vec::new()),
             api_used: AtomicU64::new(used),
             api_day: AtomicI32::new(day),

@@ -8,16 +8,15 @@ const INGEST_CHUNK: usize = 2000;
 
 const MAX_BULK_UPLOAD: usize = 150 * 1024 * 1024;
 
-pub(super) fn list_jobs(org: &Org, query: bool) -> Reply {
+pub(super) fn list_jobs(shared: &Shared, query: bool) -> Reply {
+    let jobs = shared.jobs.lock();
     let mut records: Vec<(i64, Value)> = if query {
-        org.bulk
-            .query
+        jobs.query
             .values()
             .map(|j| (j.created, j.info(false)))
             .collect()
     } else {
-        org.bulk
-            .ingest
+        jobs.ingest
             .values()
             .map(|j| (j.created, j.info(false)))
             .collect()
@@ -30,7 +29,7 @@ pub(super) fn list_jobs(org: &Org, query: bool) -> Reply {
     )
 }
 
-pub(super) fn create_ingest_job(org: &mut Org, req: &Req) -> Reply {
+pub(super) fn create_ingest_job(shared: &Shared, org: &mut Org, req: &Req) -> Reply {
     let body = match json_body(req) {
         Ok(b) => b,
         Err(r) => return r,
@@ -125,12 +124,13 @@ pub(super) fn create_ingest_job(org: &mut Org, req: &Req) -> Reply {
         processing_ms: 0,
     };
     let info = job.info(false);
-    org.bulk.ingest.insert(job.id.clone(), job);
+    shared.jobs.lock().ingest.insert(job.id.clone(), job);
     Reply::json(200, info)
 }
 
-pub(super) fn upload_batch(org: &mut Org, id: &str, req: &Req) -> Reply {
-    let Some(job) = org.bulk.ingest.get_mut(id) else {
+pub(super) fn upload_batch(shared: &Shared, id: &str, req: &Req) -> Reply {
+    let mut jobs = shared.jobs.lock();
+    let Some(job) = jobs.ingest.get_mut(id) else {
         return job_not_found();
     };
     let ct = req
@@ -182,10 +182,11 @@ pub(super) fn patch_ingest_job(shared: &Arc<Shared>, org: &mut Org, id: &str, re
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(job) = org.bulk.ingest.get_mut(id) else {
+    let now = org.clock.now();
+    let mut jobs = shared.jobs.lock();
+    let Some(job) = jobs.ingest.get_mut(id) else {
         return job_not_found();
     };
-    let now = org.clock.now();
     match body.get("state").and_then(Value::as_str) {
         Some("UploadComplete") => {
             if job.state != "Open" {
@@ -227,12 +228,13 @@ pub(super) fn patch_ingest_job(shared: &Arc<Shared>, org: &mut Org, id: &str, re
 fn process_ingest(shared: &Arc<Shared>, id: &str) {
     let started = std::time::Instant::now();
     let prepared = {
-        let mut org = shared.org.write();
-        let Some(mut job) = org.bulk.ingest.remove(id) else {
+        let org = shared.org.write();
+        let mut jobs = shared.jobs.lock();
+        let Some(mut job) = jobs.ingest.remove(id) else {
             return;
         };
         if job.state != "UploadComplete" {
-            org.bulk.ingest.insert(id.to_string(), job);
+            jobs.ingest.insert(id.to_string(), job);
             return;
         }
         job.state = "InProgress".into();
@@ -243,7 +245,7 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
             job.error_message = Some(msg.clone());
             job.modstamp = org.now();
         }
-        org.bulk.ingest.insert(id.to_string(), job);
+        jobs.ingest.insert(id.to_string(), job);
         plan.ok().map(|p| (p, user))
     };
     let Some((plan, user)) = prepared else {
@@ -255,11 +257,20 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
     while at < total {
         let end = (at + INGEST_CHUNK).min(total);
         let mut org = shared.org.write();
-        if org.bulk.ingest.get(id).is_none_or(|j| j.state == "Aborted") {
+        if shared
+            .jobs
+            .lock()
+            .ingest
+            .get(id)
+            .is_none_or(|j| j.state == "Aborted")
+        {
             break;
         }
         let results = plan.process(&mut org, at..end, user);
-        let job = org.bulk.ingest.get_mut(id).expect("checked");
+        let mut jobs = shared.jobs.lock();
+        let Some(job) = jobs.ingest.get_mut(id) else {
+            break;
+        };
         for r in results {
             job.processed += 1;
             if matches!(r.outcome, crate::bulk::Outcome::Failed { .. }) {
@@ -267,13 +278,13 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
             }
             job.results.push(r);
         }
+        drop(jobs);
         drop(org);
         shared.touch();
         at = end;
     }
-    let mut org = shared.org.write();
-    let now = org.now();
-    if let Some(job) = org.bulk.ingest.get_mut(id) {
+    let now = shared.org.read().now();
+    if let Some(job) = shared.jobs.lock().ingest.get_mut(id) {
         if job.state == "Aborted" {
             let done = job.results.len();
             for i in done..total {
@@ -349,13 +360,13 @@ pub(super) fn create_query_job(shared: &Arc<Shared>, org: &mut Org, req: &Req) -
     };
     let info = job.info(false);
     let id = job.id.clone();
-    org.bulk.query.insert(id.clone(), job);
+    shared.jobs.lock().query.insert(id.clone(), job);
     let shared = shared.clone();
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
         let (plan, all) = {
-            let org = shared.org.read();
-            let Some(j) = org.bulk.query.get(&id) else {
+            let jobs = shared.jobs.lock();
+            let Some(j) = jobs.query.get(&id) else {
                 return;
             };
             (j.plan.clone(), j.operation == "queryAll")
@@ -364,9 +375,8 @@ pub(super) fn create_query_job(shared: &Arc<Shared>, org: &mut Org, req: &Req) -
             let org = shared.org.read();
             plan.execute(&org, all)
         };
-        let mut org = shared.org.write();
-        let now = org.now();
-        if let Some(j) = org.bulk.query.get_mut(&id)
+        let now = shared.org.read().now();
+        if let Some(j) = shared.jobs.lock().query.get_mut(&id)
             && j.state != "Aborted"
         {
             j.nums = Some(Arc::new(nums));
@@ -378,8 +388,9 @@ pub(super) fn create_query_job(shared: &Arc<Shared>, org: &mut Org, req: &Req) -
     Reply::json(200, info)
 }
 
-pub(super) fn query_results(org: &Org, id: &str, req: &Req) -> Reply {
-    let Some(job) = org.bulk.query.get(id) else {
+pub(super) fn query_results(shared: &Shared, org: &Org, id: &str, req: &Req) -> Reply {
+    let jobs = shared.jobs.lock();
+    let Some(job) = jobs.query.get(id) else {
         return job_not_found();
     };
     let Some(nums) = job.nums.as_ref().filter(|_| job.state == "JobComplete") else {

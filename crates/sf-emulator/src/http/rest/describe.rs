@@ -33,8 +33,10 @@ pub(super) fn resources(req: &Req) -> Reply {
 pub(super) fn limits(shared: &Shared, org: &Org) -> Reply {
     let max = org.settings.daily_api_limit;
     let used = shared.api_used.load(std::sync::atomic::Ordering::Acquire);
-    let bulk_jobs = org.bulk.ingest.len() as u64;
-    let query_jobs = org.bulk.query.len() as u64;
+    let (bulk_jobs, query_jobs) = {
+        let jobs = shared.jobs.lock();
+        (jobs.ingest.len() as u64, jobs.query.len() as u64)
+    };
     let records: usize = org.tables.iter().map(|t| t.live_count()).sum();
     let data_mb = (records as u64 * 2 / 1024) as i64;
     let pair = |max: i64, remaining: i64| json!({"Max": max, "Remaining": remaining.max(0)});

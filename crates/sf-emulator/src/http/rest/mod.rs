@@ -320,9 +320,9 @@ fn route_read(shared: &Arc<Shared>, org: &Org, req: &Req) -> Reply {
             Err(e) => Reply::error(400, e.code, &e.message),
         },
         ["composite", "sobjects", obj] => with_object(org, obj, |o| retrieve_many(org, o, req)),
-        ["jobs", "ingest"] => list_jobs(org, false),
-        ["jobs", "query"] => list_jobs(org, true),
-        ["jobs", "ingest", id] => match org.bulk.ingest.get(*id) {
+        ["jobs", "ingest"] => list_jobs(shared, false),
+        ["jobs", "query"] => list_jobs(shared, true),
+        ["jobs", "ingest", id] => match shared.jobs.lock().ingest.get(*id) {
             Some(j) => Reply::json(200, j.info(true)),
             None => job_not_found(),
         },
@@ -331,15 +331,15 @@ fn route_read(shared: &Arc<Shared>, org: &Org, req: &Req) -> Reply {
             "ingest",
             id,
             kind @ ("successfulResults" | "failedResults" | "unprocessedrecords"),
-        ] => match org.bulk.ingest.get(*id) {
+        ] => match shared.jobs.lock().ingest.get(*id) {
             Some(j) => Reply::csv(j.results_csv(kind)),
             None => job_not_found(),
         },
-        ["jobs", "query", id] => match org.bulk.query.get(*id) {
+        ["jobs", "query", id] => match shared.jobs.lock().query.get(*id) {
             Some(j) => Reply::json(200, j.info(true)),
             None => job_not_found(),
         },
-        ["jobs", "query", id, "results"] => query_results(org, id, req),
+        ["jobs", "query", id, "results"] => query_results(shared, org, id, req),
         _ => Reply::not_found(),
     }
 }
@@ -382,18 +382,18 @@ fn route_write(shared: &Arc<Shared>, org: &mut Org, req: &Req) -> Reply {
         (Method::POST, ["composite", "sobjects", obj]) => {
             with_object_mut(org, obj, |org, o| retrieve_many(org, o, req))
         }
-        (Method::POST, ["jobs", "ingest"]) => create_ingest_job(org, req),
-        (Method::PUT, ["jobs", "ingest", id, "batches"]) => upload_batch(org, id, req),
+        (Method::POST, ["jobs", "ingest"]) => create_ingest_job(shared, org, req),
+        (Method::PUT, ["jobs", "ingest", id, "batches"]) => upload_batch(shared, id, req),
         (Method::PATCH, ["jobs", "ingest", id]) => patch_ingest_job(shared, org, id, req),
         (Method::DELETE, ["jobs", "ingest", id]) => {
-            if org.bulk.ingest.remove(*id).is_some() {
+            if shared.jobs.lock().ingest.remove(*id).is_some() {
                 Reply::empty(204)
             } else {
                 job_not_found()
             }
         }
         (Method::POST, ["jobs", "query"]) => create_query_job(shared, org, req),
-        (Method::PATCH, ["jobs", "query", id]) => match org.bulk.query.get_mut(*id) {
+        (Method::PATCH, ["jobs", "query", id]) => match shared.jobs.lock().query.get_mut(*id) {
             Some(j) => {
                 if j.state != "JobComplete" {
                     j.state = "Aborted".into();
@@ -403,7 +403,7 @@ fn route_write(shared: &Arc<Shared>, org: &mut Org, req: &Req) -> Reply {
             None => job_not_found(),
         },
         (Method::DELETE, ["jobs", "query", id]) => {
-            if org.bulk.query.remove(*id).is_some() {
+            if shared.jobs.lock().query.remove(*id).is_some() {
                 Reply::empty(204)
             } else {
                 job_not_found()
