@@ -110,6 +110,29 @@ impl Client {
         }
     }
 
+    /// Creates a job. Sent again when its answer is lost: a job that was
+    /// created twice leaves one empty job behind, never processed (an
+    /// ingest job runs only once its data is uploaded and it is closed; a
+    /// query job's rows are never read).
+    async fn open_job(&self, path: &str, body: &Value) -> Result<Value> {
+        let body = Bytes::from(serde_json::to_vec(body).expect("json"));
+        let r = self
+            .execute(
+                Method::POST,
+                path,
+                &[],
+                Some((body, "application/json")),
+                &[],
+                Replay::Safe,
+            )
+            .await?;
+        let bytes = r.bytes().await.map_err(|e| Error::Network {
+            url: path.to_string(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("{path}: {e}")))
+    }
+
     /// Opens an ingest job; its id is known (and can be saved) before any
     /// data is sent.
     pub async fn bulk_create_job(&self, spec: &Ingest, line_ending: &str) -> Result<String> {
@@ -117,10 +140,7 @@ impl Client {
         if let Some(ext) = &spec.external_id_field {
             body["externalIdFieldName"] = json!(ext);
         }
-        let job = self
-            .request(Method::POST, "jobs/ingest", &[], Some(&body))
-            .await?
-            .unwrap_or(Value::Null);
+        let job = self.open_job("jobs/ingest", &body).await?;
         job["id"]
             .as_str()
             .map(str::to_string)
@@ -136,7 +156,8 @@ impl Client {
             &[],
             Some((upload, "text/csv")),
             &[("content-encoding", "gzip")],
-            Replay::Safe,
+            // A second upload to a job adds its rows again.
+            Replay::Once("a Bulk API 2.0 upload"),
         )
         .await?;
         Ok(())
@@ -227,14 +248,11 @@ impl Client {
         timeout: Duration,
     ) -> Result<u64> {
         let job = self
-            .request(
-                Method::POST,
+            .open_job(
                 "jobs/query",
-                &[],
-                Some(&json!({"operation": if all { "queryAll" } else { "query" }, "query": soql})),
+                &json!({"operation": if all { "queryAll" } else { "query" }, "query": soql}),
             )
-            .await?
-            .unwrap_or(Value::Null);
+            .await?;
         let id = job["id"]
             .as_str()
             .ok_or_else(|| Error::Protocol("query job without id".into()))?

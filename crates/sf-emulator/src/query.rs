@@ -521,10 +521,18 @@ impl Plan {
     pub fn execute(&self, org: &Org, include_deleted: bool) -> Vec<u64> {
         let now = org.now();
         let table = &org.tables[self.obj];
-        let mut matched: Vec<&Record> = table
-            .slots
-            .iter()
-            .flatten()
+        // `Id IN (...)` or an external id `= / IN` reads only the records
+        // the index names, as Salesforce's selective queries do; the full
+        // condition is still applied to them.
+        let candidates = self
+            .cond
+            .as_ref()
+            .and_then(|c| indexed_candidates(org, self.obj, c));
+        let rows: Box<dyn Iterator<Item = &Record>> = match &candidates {
+            Some(nums) => Box::new(nums.iter().filter_map(|n| table.get(*n))),
+            None => Box::new(table.slots.iter().flatten()),
+        };
+        let mut matched: Vec<&Record> = rows
             .filter(|r| r.visible_at <= now && (include_deleted || r.deleted_at.is_none()))
             .filter(|r| self.cond.as_ref().is_none_or(|c| eval(org, self.obj, r, c)))
             .collect();
@@ -955,6 +963,53 @@ pub fn render_csv(
         w.write_record(&row).expect("in-memory write");
     }
     w.into_inner().expect("in-memory flush")
+}
+
+/// The records a condition can only match, found through an index: the
+/// `Id`, or a unique or external id field, compared with `=` or `IN` at
+/// the top level (or in a top-level AND). None when the table must be read.
+fn indexed_candidates(org: &Org, obj: usize, cond: &BoundCond) -> Option<Vec<u64>> {
+    let (path, values): (&BoundPath, Vec<&Bound>) = match cond {
+        BoundCond::And(items) => {
+            return items.iter().find_map(|c| indexed_candidates(org, obj, c));
+        }
+        BoundCond::In(p, false, values) => (p, values.iter().collect()),
+        BoundCond::Cmp(p, "=", v) => (p, vec![v]),
+        _ => return None,
+    };
+    if !path.hops.is_empty() || path.obj != obj {
+        return None;
+    }
+    let table = &org.tables[obj];
+    let mut nums: Vec<u64> = vec![];
+    if path.name == "Id" {
+        for v in values {
+            let Bound::Val(Val::Str(id)) = v else {
+                continue;
+            };
+            if let Some((o, num)) = org.locate(id)
+                && o == obj
+            {
+                nums.push(num);
+            }
+        }
+    } else {
+        let index = table.index.get(&(path.field as u16))?;
+        for v in values {
+            let Bound::Val(v) = v else {
+                return None;
+            };
+            let key = match v {
+                Val::Str(s) => s.to_lowercase(),
+                Val::Num(n) => n.to_string(),
+                _ => return None,
+            };
+            nums.extend(index.get(&key).into_iter().flatten().copied());
+        }
+    }
+    nums.sort_unstable();
+    nums.dedup();
+    Some(nums)
 }
 
 #[cfg(test)]

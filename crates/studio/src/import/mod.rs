@@ -316,6 +316,19 @@ pub(crate) enum RowOutcome {
 /// Rows per Bulk API 2.0 job: big enough to be worth a job, small enough
 /// that a job's rows and results stay a few megabytes in memory.
 const BULK_PART_ROWS: usize = 10_000;
+
+/// Jobs a Bulk part may take when its uploads fail on the way.
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+/// An upload that failed on the way (a lost answer, a dropped connection,
+/// an org that kept answering 5xx): worth a new job. A refusal is not.
+fn upload_may_go_again(e: &salesforce::Error) -> bool {
+    match e {
+        salesforce::Error::OutcomeUnknown { .. } | salesforce::Error::Network { .. } => true,
+        salesforce::Error::Api { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
 /// Over this many rows, `--api auto` uses Bulk API 2.0 (as Data Loader
 /// switches at a threshold of its own).
 const AUTO_BULK_OVER: u64 = 2_000;
@@ -1213,14 +1226,26 @@ impl Studio {
             external_id_field: plan.external_id.clone(),
             timeout: BULK_JOB_TIMEOUT,
         };
-        let job = client.bulk_create_job(&spec, "LF").await?;
-        tracing::info!(job = %job, rows = batch.len(), "bulk job opened");
-        // Saved before any data is sent: a resume reads this job's results.
-        on_job(&job).map_err(|e| salesforce::Error::Local(e.to_string()))?;
-        if let Err(e) = client.bulk_upload(&job, &data).await {
-            let _ = client.bulk_set_state(&job, "Aborted").await;
-            return Err(e);
-        }
+        let mut attempt = 0;
+        let job = loop {
+            attempt += 1;
+            let job = client.bulk_create_job(&spec, "LF").await?;
+            tracing::info!(job = %job, rows = batch.len(), "bulk job opened");
+            // Saved before any data is sent: a resume reads this job's results.
+            on_job(&job).map_err(|e| salesforce::Error::Local(e.to_string()))?;
+            match client.bulk_upload(&job, &data).await {
+                Ok(()) => break job,
+                Err(e) => {
+                    // An aborted job processes nothing: the part can go
+                    // again in a new one, never twice in this one.
+                    let _ = client.bulk_set_state(&job, "Aborted").await;
+                    if attempt >= UPLOAD_ATTEMPTS || !upload_may_go_again(&e) {
+                        return Err(e);
+                    }
+                    tracing::warn!(job = %job, "the upload failed ({e}); the part goes in a new job");
+                }
+            }
+        };
         client.bulk_set_state(&job, "UploadComplete").await?;
         self.bulk_outcomes(client, &job, &columns, &rows).await
     }
