@@ -999,11 +999,7 @@ fn indexed_candidates(org: &Org, obj: usize, cond: &BoundCond) -> Option<Vec<u64
             let Bound::Val(v) = v else {
                 return None;
             };
-            let key = match v {
-                Val::Str(s) => s.to_lowercase(),
-                Val::Num(n) => n.to_string(),
-                _ => return None,
-            };
+            let key = crate::org::index_key(v)?;
             nums.extend(index.get(&key).into_iter().flatten().copied());
         }
     }

@@ -611,13 +611,9 @@ impl Studio {
         })
     }
 
+    /// Every run's summary, newest first (`runs list`).
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
-        let db = self.store.db();
-        let mut st = db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC")?;
-        let rows = st
-            .query_map([], summary_of)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self.run_records()?.into_iter().map(|r| r.summary).collect())
     }
 
     pub fn run(&self, id: &str) -> Result<RunSummary> {

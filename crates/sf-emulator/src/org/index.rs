@@ -90,7 +90,7 @@ impl Org {
     }
 }
 
-pub(super) fn index_key(v: &Val) -> Option<String> {
+pub(crate) fn index_key(v: &Val) -> Option<String> {
     match v {
         Val::Str(s) => Some(s.to_lowercase()),
         Val::Num(n) => Some(n.to_string()),

@@ -9,6 +9,8 @@ mod coerce;
 mod index;
 mod write;
 
+pub(crate) use index::index_key;
+
 use crate::ids::{make_id, parse_id};
 use crate::schema::{FieldDef, FieldType, ObjectDef, Schema, SysField};
 use crate::values::Val;

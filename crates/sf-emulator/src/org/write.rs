@@ -2,7 +2,6 @@
 //! Salesforce makes (required, unique, lock-row faults) and derived fields.
 
 use super::*;
-use index::index_key;
 
 impl Org {
     /// Consumes one per-record UNABLE_TO_LOCK_ROW fault if one applies.

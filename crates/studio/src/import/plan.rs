@@ -127,6 +127,16 @@ impl FieldMeta {
         }
     }
 
+    /// Whether `op` may write the field's value (keys aside).
+    pub fn writable_by(&self, op: Operation) -> bool {
+        match op {
+            Operation::Insert => self.createable,
+            Operation::Update => self.updateable,
+            Operation::Upsert => self.createable || self.updateable,
+            Operation::Delete | Operation::HardDelete => false,
+        }
+    }
+
     /// Must be given on create (Data Loader's notion).
     pub fn required(&self) -> bool {
         !self.nillable && self.createable && !self.defaulted && self.ftype != "boolean"
@@ -358,12 +368,7 @@ impl Plan {
                 continue;
             }
             let f = &fields[i];
-            let writable = match op {
-                Operation::Insert => f.createable,
-                Operation::Update => f.updateable,
-                _ => f.createable || f.updateable,
-            };
-            if !writable {
+            if !f.writable_by(op) {
                 return Err(Error::Invalid(format!(
                     "{} ({who}) cannot be written on {} by an {}",
                     f.name,

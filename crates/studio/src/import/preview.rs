@@ -139,14 +139,15 @@ pub fn preview_file(
     })
 }
 
-/// Whether `operation` may set the field at all.
+/// Whether a column may go to the field: its value is written, or it is
+/// the key that finds the record (Id, or an upsert's external id).
 fn settable(f: &FieldMeta, operation: Operation) -> bool {
-    match operation {
-        Operation::Insert => f.createable,
-        Operation::Update => f.updateable || f.name == "Id",
-        Operation::Upsert => f.createable || f.updateable || f.external_id || f.id_lookup,
-        Operation::Delete | Operation::HardDelete => f.name == "Id",
-    }
+    let key = match operation {
+        Operation::Insert => false,
+        Operation::Update | Operation::Delete | Operation::HardDelete => f.name == "Id",
+        Operation::Upsert => f.external_id || f.id_lookup,
+    };
+    key || f.writable_by(operation)
 }
 
 fn target_name(fields: &[FieldMeta], t: &Target) -> Option<String> {
