@@ -128,6 +128,16 @@ impl Session {
             .unwrap()
     }
 
+    /// The wizard's first step: the file's path typed, then Read.
+    async fn read_file(&self, path: &Path) {
+        self.type_into(
+            "input[aria-label='CSV file path']",
+            &path.display().to_string(),
+        )
+        .await;
+        self.click_button("Read").await;
+    }
+
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect(css);
     }
@@ -682,12 +692,7 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
 
     // 1. The file: its rows, encoding and delimiter as read.
     s.click("[data-nav=imports]").await;
-    s.type_into(
-        "input[aria-label='CSV file path']",
-        &small.display().to_string(),
-    )
-    .await;
-    s.click_button("Read").await;
+    s.read_file(&small).await;
     s.text_when("[data-testid=row-count]", |t| {
         t.starts_with("40 rows, 4 columns")
     })
@@ -767,12 +772,7 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
     }
     std::fs::write(&big, text).unwrap();
     s.click_button("New import").await;
-    s.type_into(
-        "input[aria-label='CSV file path']",
-        &big.display().to_string(),
-    )
-    .await;
-    s.click_button("Read").await;
+    s.read_file(&big).await;
     s.text_when("[data-testid=row-count]", |t| {
         t.starts_with("3000 rows") || t.starts_with("3,000 rows")
     })
@@ -849,12 +849,7 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
     std::fs::write(&killed, text).unwrap();
     s.click("[data-nav=imports]").await;
     s.click_button("New import").await;
-    s.type_into(
-        "input[aria-label='CSV file path']",
-        &killed.display().to_string(),
-    )
-    .await;
-    s.click_button("Read").await;
+    s.read_file(&killed).await;
     s.find("input[aria-label='Field for LastName']").await;
     slow_collections(&org);
     s.click_button("Run without checking").await;

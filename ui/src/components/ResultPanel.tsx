@@ -17,12 +17,6 @@ export const STATUS_LABEL: Record<RunStatus, string> = {
   interrupted: "Interrupted",
 };
 
-/** An import that stopped before its end: Resume finishes it (the engine
- *  refuses anything else, with the reason). */
-export function stoppedMidway(status: RunStatus): boolean {
-  return status === "cancelled" || status === "interrupted" || status === "failed";
-}
-
 /** What Undo will do, in the words of the confirmation. */
 export function undoWords(s: RunSummary): string {
   const parts: string[] = [];
@@ -112,7 +106,7 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
           </span>
         )}
         <span className={"count" + (s.failed ? " bad" : "")}>
-          <b data-testid="failed">{s.failed.toLocaleString()}</b> {stoppedMidway(s.status) ? "failed or not sent yet" : "failed"}
+          <b data-testid="failed">{s.failed.toLocaleString()}</b> {resumable ? "failed or not sent yet" : "failed"}
         </span>
         {s.unknown > 0 && (
           <span className="count bad">

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { commands } from "../bindings";
-import { startJob } from "../lib/jobs";
+import { fileName, startJob } from "../lib/jobs";
 import { interrupted, useRuns } from "../lib/runs";
 import { ErrorBox } from "./ErrorBox";
 
@@ -33,7 +33,7 @@ export function ResumeOffer({ show }: { show: (run: string) => void }) {
         <div key={r.summary.run} className="notice resume-offer" role="status" data-run={r.summary.run}>
           <span>
             An import into <b>{r.summary.object}</b> stopped before it finished ({(r.summary.succeeded + r.summary.failed).toLocaleString()} rows settled
-            {r.input_file ? ` from ${r.input_file.split(/[\\/]/).pop()}` : ""}).
+            {r.input_file ? ` from ${fileName(r.input_file)}` : ""}).
           </span>
           <button className="primary" onClick={() => void resume(r.summary.run)}>
             Resume

@@ -86,3 +86,8 @@ export function duration(seconds: number): string {
   if (m < 60) return `${m} min ${Math.round(seconds % 60)} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
+
+/** The last part of a path, for labels ("contacts.csv"). */
+export function fileName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

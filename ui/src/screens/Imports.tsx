@@ -16,12 +16,13 @@ import {
 import { unwrap } from "../lib/api";
 import { useConnectionChoice } from "../lib/connections";
 import { useObjects } from "../lib/schema";
-import { clearJob, jobRunning, startJob, useJob } from "../lib/jobs";
+import { clearJob, fileName, jobRunning, startJob, useJob } from "../lib/jobs";
 import { constantsOf, duplicates, fromProposal, toMapFile, unmapped, type Constant, type MappedColumn } from "../lib/mapping";
 import { ConnectionPicker } from "../components/ConnectionPicker";
 import { ErrorBox } from "../components/ErrorBox";
 import { JobProgress } from "../components/JobProgress";
-import { ResultPanel, stoppedMidway } from "../components/ResultPanel";
+import { ResultPanel } from "../components/ResultPanel";
+import { useRuns } from "../lib/runs";
 import { useReveal } from "../lib/reveal";
 
 const OPERATIONS: { id: Operation; label: string; warn?: string }[] = [
@@ -185,6 +186,9 @@ export default function Imports() {
   // 4. Check (the dry run) and 5. Run.
   const [check, setCheck] = useState<{ key: string; summary: RunSummary; rejected: ResultRows | null } | null>(null);
   const [result, setResult] = useState<{ summary: RunSummary; kind: string } | null>(null);
+  // Whether the finished run can be resumed is the engine's call (its RunRecord).
+  const runs = useRuns(false);
+  const resultRecord = result ? runs.data?.find((r) => r.summary.run === result.summary.run) : undefined;
   const [jobError, setJobError] = useState<unknown>(null);
   const [understood, setUnderstood] = useState(false);
   const checkCurrent = check?.key === specKey ? check : null;
@@ -193,7 +197,7 @@ export default function Imports() {
     if (!spec) return;
     setJobError(null);
     try {
-      const summary = await startJob(`Checking ${path.split(/[\\/]/).pop()} against ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec: { ...spec, dry_run: true } }, ch));
+      const summary = await startJob(`Checking ${fileName(path)} against ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec: { ...spec, dry_run: true } }, ch));
       const rejected = summary.failed > 0 ? await unwrap(commands.resultRows(summary.run, "error", 50)) : null;
       setCheck({ key: specKey, summary, rejected });
     } catch (e) {
@@ -204,7 +208,7 @@ export default function Imports() {
     if (!spec) return;
     setJobError(null);
     try {
-      const summary = await startJob(`Importing ${path.split(/[\\/]/).pop()} into ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec }, ch));
+      const summary = await startJob(`Importing ${fileName(path)} into ${objectKnown}`, (ch) => commands.startRun({ job: "import", spec }, ch));
       setResult({ summary, kind: "import" });
     } catch (e) {
       setJobError(e);
@@ -231,7 +235,7 @@ export default function Imports() {
           <h2>{result.kind === "undo" ? "Undo finished" : "Import finished"}</h2>
           <button onClick={startOver}>New import</button>
         </div>
-        <ResultPanel key={result.summary.run} summary={result.summary} kind={result.kind} resumable={result.kind === "import" && stoppedMidway(result.summary.status)} onChanged={(summary, kind) => setResult({ summary, kind })} />
+        <ResultPanel key={result.summary.run} summary={result.summary} kind={result.kind} resumable={resultRecord?.resumable ?? false} onChanged={(summary, kind) => setResult({ summary, kind })} />
       </div>
     );
   }

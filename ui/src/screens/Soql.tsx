@@ -3,7 +3,7 @@ import { Channel } from "@tauri-apps/api/core";
 import { save } from "@tauri-apps/plugin-dialog";
 import { commands, type GridPage } from "../bindings";
 import { unwrap } from "../lib/api";
-import { startJob } from "../lib/jobs";
+import { fileName, startJob } from "../lib/jobs";
 import { JobProgress } from "../components/JobProgress";
 import { fromObject } from "../lib/complete";
 import { completion } from "../lib/queryRun";
@@ -72,7 +72,7 @@ export default function Soql() {
     try {
       const path = await save({ title: "Export rows as CSV", defaultPath: `${from ?? "query"}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
       if (!path) return;
-      const summary = await startJob(`Exporting to ${path.split(/[\\/]/).pop()}`, (ch) => commands.startExport(connection, soql, includeDeleted, path, ch));
+      const summary = await startJob(`Exporting to ${fileName(path)}`, (ch) => commands.startExport(connection, soql, includeDeleted, path, ch));
       if (summary.status === "completed") setExported(`Exported ${summary.rows.toLocaleString()} rows to ${path}`);
       else setExported(`The export stopped (${summary.status}); no file was written.`);
     } catch (e) {
