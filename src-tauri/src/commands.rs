@@ -171,14 +171,7 @@ pub async fn start_export(
     path: String,
     progress: Channel<RunProgress>,
 ) -> Result<RunSummary> {
-    let spec = studio::export::ExportSpec {
-        connection,
-        soql,
-        out: path.into(),
-        all: include_deleted,
-        api: studio::import::Api::Auto,
-        style: studio::export::CsvStyle::default(),
-    };
+    let spec = studio::export::ExportSpec::csv(&connection, &soql, include_deleted, path.into());
     let host = ProgressChannel(progress);
     let tracked = studio.track();
     studio

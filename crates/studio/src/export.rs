@@ -460,6 +460,21 @@ pub struct ExportSpec {
     pub style: CsvStyle,
 }
 
+impl ExportSpec {
+    /// The desktop's Export CSV…: commas, LF, REST unless the SOQL is too
+    /// long for a URL.
+    pub fn csv(connection: &str, soql: &str, all: bool, out: std::path::PathBuf) -> ExportSpec {
+        ExportSpec {
+            connection: connection.into(),
+            soql: soql.into(),
+            out,
+            all,
+            api: crate::import::Api::Auto,
+            style: CsvStyle::default(),
+        }
+    }
+}
+
 /// The object a query reads (`FROM X`), for the run's record.
 fn object_of(soql: &str) -> String {
     let words: Vec<&str> = soql.split_whitespace().collect();
