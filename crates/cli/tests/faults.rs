@@ -20,6 +20,7 @@ fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
 /// create, upload, close, status and the three result files. An upload
 /// whose answer was lost is never sent again to the same job (that would
 /// add its rows twice): the job is aborted and the part sent in a new one.
+/// Rows a job failed with UNABLE_TO_LOCK_ROW go in a later job.
 #[test]
 fn a_bulk_upsert_under_faults_writes_every_row_once_and_exactly() {
     upsert_under_faults("bulk", "jobs");
@@ -51,16 +52,14 @@ fn upsert_under_faults(api: &str, route: &str) {
             {"route": route, "kind": "resetAfter", "probability": 0.01}
         ]}),
     );
-    // Row locks are the client's to retry over REST; Bulk API 2.0 retries
-    // lock contention on the server (a job's `retries`).
-    if api == "rest" {
-        control(
-            &org.url,
-            "POST",
-            "lock-row",
-            serde_json::json!({"object": "Contact", "probability": 0.01}),
-        );
-    }
+    // Row locks: a collection's or a job's row that failed on one is sent
+    // again.
+    control(
+        &org.url,
+        "POST",
+        "lock-row",
+        serde_json::json!({"object": "Contact", "probability": 0.01}),
+    );
     let mut child = Command::new(BIN)
         .args([
             "import",

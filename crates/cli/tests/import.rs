@@ -892,3 +892,75 @@ fn retry_sends_the_failed_rows_again_from_a_fixed_error_file() {
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// Bulk jobs run in no set order, and the next job is sent while the org
+/// still works on the one before: unless it writes a record that job
+/// writes. A key that comes back later in the file ends with the later
+/// row's values, as when the rows are sent one job after another.
+#[test]
+fn a_key_written_again_later_in_a_bulk_upsert_ends_with_the_later_row() {
+    let home = temp("import-bulk-order");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    seed_erp_id(&org.url, &["Contact"]);
+    // Each job waits a random while in the org's queue: jobs sent
+    // together run in any order.
+    control(
+        &org.url,
+        "POST",
+        "settings",
+        serde_json::json!({"bulkQueueMs": 1000}),
+    );
+    let keys = 8_000;
+    let file = home.join("twice.csv");
+    let mut csv = String::from("ERP_Id__c,LastName\n");
+    for pass in ["First", "Second"] {
+        for k in 0..keys {
+            csv.push_str(&format!("K-{k},{pass} {k}\n"));
+        }
+    }
+    std::fs::write(&file, csv).unwrap();
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "upsert",
+            "--external-id",
+            "ERP_Id__c",
+            "--api",
+            "bulk",
+            "--file",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s = summary(&o);
+    assert_eq!(
+        (s["created"].as_u64(), s["updated"].as_u64()),
+        (Some(keys), Some(keys)),
+        "{s}"
+    );
+    let o = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT ERP_Id__c, LastName FROM Contact WHERE ERP_Id__c != null",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len() as u64, keys);
+    for r in rows {
+        let k = &r["ERP_Id__c"].as_str().unwrap()[2..];
+        assert_eq!(r["LastName"], format!("Second {k}"), "{r}");
+    }
+}

@@ -93,7 +93,10 @@ impl Client {
     /// import waits here.
     async fn wait_job(&self, kind: &str, id: &str, timeout: Duration) -> Result<Value> {
         let started = std::time::Instant::now();
-        let mut delay = Duration::from_millis(25);
+        // Every 25 ms for the first 200 ms (a small job is done by then),
+        // then less and less often.
+        let step = Duration::from_millis(25);
+        let mut delay = step;
         loop {
             let info = self.job_info(kind, id).await?;
             if matches!(
@@ -106,7 +109,9 @@ impl Client {
                 return Err(Error::Timeout(timeout));
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+            if started.elapsed() > 8 * step {
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
         }
     }
 

@@ -267,6 +267,7 @@ fn settings_json(s: &crate::org::Settings) -> Value {
         "dailyApiLimit": s.daily_api_limit,
         "visibilityDelaySecs": s.visibility_delay_ms as f64 / 1000.0,
         "restrictClients": s.restrict_clients,
+        "bulkQueueMs": s.bulk_queue_ms,
     })
 }
 
@@ -281,6 +282,7 @@ struct SettingsBody {
     daily_api_limit: Option<u64>,
     visibility_delay_secs: Option<f64>,
     restrict_clients: Option<bool>,
+    bulk_queue_ms: Option<u64>,
 }
 
 async fn set_settings(State(shared): State<Arc<Shared>>, Json(b): Json<SettingsBody>) -> Reply {
@@ -296,6 +298,9 @@ async fn set_settings(State(shared): State<Arc<Shared>>, Json(b): Json<SettingsB
     }
     if let Some(r) = b.restrict_clients {
         org.settings.restrict_clients = r;
+    }
+    if let Some(q) = b.bulk_queue_ms {
+        org.settings.bulk_queue_ms = q;
     }
     shared.touch();
     ok(settings_json(&org.settings))

@@ -160,6 +160,11 @@ pub struct Settings {
     pub visibility_delay_ms: i64,
     /// Only registered client ids may sign in (a seed turns this on).
     pub restrict_clients: bool,
+    /// The longest a Bulk API 2.0 job waits in the queue once closed (each
+    /// a random wait up to this): jobs then run in no set order, as on
+    /// Salesforce. 0 runs each at once.
+    #[serde(default)]
+    pub bulk_queue_ms: u64,
 }
 
 impl Default for Settings {
@@ -169,6 +174,7 @@ impl Default for Settings {
             daily_api_limit: 15_000,
             visibility_delay_ms: 0,
             restrict_clients: false,
+            bulk_queue_ms: 0,
         }
     }
 }

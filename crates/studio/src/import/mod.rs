@@ -5,6 +5,7 @@
 //! ends in exactly one of the success, error or unknown files, matched to
 //! its input line by our own index, never by position in an answer.
 
+mod bulk_csv;
 pub mod lookup;
 pub mod plan;
 pub mod preview;
@@ -103,7 +104,6 @@ struct Results {
     error: csv::Writer<std::fs::File>,
     unknown: Option<csv::Writer<std::fs::File>>,
     unknown_path: PathBuf,
-    width: usize,
     header: Vec<String>,
 }
 
@@ -143,7 +143,6 @@ impl Results {
             error,
             unknown: None,
             unknown_path,
-            width: header.len(),
             header: header.to_vec(),
         })
     }
@@ -189,36 +188,37 @@ impl Results {
             error: open(&summary.error_file, &["sf__Row", "sf__Error"])?,
             unknown,
             unknown_path,
-            width: header.len(),
             header,
         })
     }
 
-    /// The row's cells, as many as the header has (a ragged row is padded
-    /// or cut, and its error says so).
-    fn cells<'a>(&self, cells: &'a [String]) -> impl Iterator<Item = &'a str> + use<'a> {
-        let width = self.width;
-        let keep = self.keep.clone();
-        keep.into_iter()
-            .map(move |i| cells.get(i).map(String::as_str).unwrap_or(""))
-            .take(width)
+    /// Writes the row's cells, as many as the header has (a ragged row is
+    /// padded or cut, and its error says so), then `line` and `extra`.
+    fn write(
+        w: &mut csv::Writer<std::fs::File>,
+        keep: &[usize],
+        cells: &[String],
+        line: u64,
+        extra: &[&str],
+    ) -> Result<()> {
+        for i in keep {
+            w.write_field(cells.get(*i).map(String::as_str).unwrap_or(""))?;
+        }
+        w.write_field(line.to_string())?;
+        for e in extra {
+            w.write_field(e)?;
+        }
+        w.write_record(None::<&[u8]>)?;
+        Ok(())
     }
 
     fn success(&mut self, line: u64, cells: &[String], id: &str, created: bool) -> Result<()> {
-        let line = line.to_string();
-        let record: Vec<&str> = self
-            .cells(cells)
-            .chain([line.as_str(), id, if created { "true" } else { "false" }])
-            .collect();
-        self.success.write_record(record)?;
-        Ok(())
+        let created = if created { "true" } else { "false" };
+        Self::write(&mut self.success, &self.keep, cells, line, &[id, created])
     }
 
     fn error(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
-        let line = line.to_string();
-        let record: Vec<&str> = self.cells(cells).chain([line.as_str(), why]).collect();
-        self.error.write_record(record)?;
-        Ok(())
+        Self::write(&mut self.error, &self.keep, cells, line, &[why])
     }
 
     fn unknown(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
@@ -232,16 +232,10 @@ impl Results {
             )?;
             self.unknown = Some(w);
         }
-        let line = line.to_string();
-        let record: Vec<String> = self
-            .cells(cells)
-            .chain([line.as_str(), why])
-            .map(str::to_string)
-            .collect();
-        if let Some(w) = self.unknown.as_mut() {
-            w.write_record(record)?;
+        match self.unknown.as_mut() {
+            Some(w) => Self::write(w, &self.keep, cells, line, &[why]),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Rows a stop or a failure kept from being sent: errors marked so a
@@ -315,7 +309,7 @@ pub(crate) enum RowOutcome {
 
 /// Rows per Bulk API 2.0 job: big enough to be worth a job, small enough
 /// that a job's rows and results stay a few megabytes in memory.
-const BULK_PART_ROWS: usize = 10_000;
+const BULK_PART_ROWS: usize = 7_500;
 
 /// Jobs a Bulk part may take when its uploads fail on the way.
 const UPLOAD_ATTEMPTS: u32 = 3;
@@ -333,70 +327,6 @@ fn upload_may_go_again(e: &salesforce::Error) -> bool {
 /// switches at a threshold of its own).
 const AUTO_BULK_OVER: u64 = 2_000;
 const BULK_JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-
-/// A cell as Bulk API 2.0 CSV takes it (`#N/A` blanks a field).
-fn bulk_cell(v: &Value) -> String {
-    match v {
-        Value::Null => "#N/A".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The batch as one Bulk CSV: the columns any record uses (a lookup as
-/// `Parent.ExtId__c`), and each row's cells in that order.
-fn bulk_csv(records: &[&serde_json::Map<String, Value>]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut columns: Vec<String> = vec![];
-    for r in records {
-        for (k, v) in r.iter() {
-            let c = match v {
-                Value::Object(m) => match m.keys().next() {
-                    Some(f) => format!("{k}.{f}"),
-                    None => k.clone(),
-                },
-                _ => k.clone(),
-            };
-            if !columns.contains(&c) {
-                columns.push(c);
-            }
-        }
-    }
-    let rows = records
-        .iter()
-        .map(|r| {
-            columns
-                .iter()
-                .map(|c| {
-                    let (head, tail) = c.split_once('.').unwrap_or((c, ""));
-                    match r.get(head) {
-                        Some(Value::Object(m)) => m.get(tail).map(bulk_cell).unwrap_or_default(),
-                        Some(v) => bulk_cell(v),
-                        None => String::new(),
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    (columns, rows)
-}
-
-/// A batch as Bulk CSV columns and rows: the Id alone for a delete, the
-/// fields sent otherwise.
-fn bulk_rows(
-    plan: &Plan,
-    batch: &[(Row, serde_json::Map<String, Value>)],
-) -> (Vec<String>, Vec<Vec<String>>) {
-    let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
-    if matches!(plan.operation, Operation::Delete | Operation::HardDelete) {
-        let ids = records
-            .iter()
-            .map(|r| vec![r["Id"].as_str().unwrap_or_default().to_string()])
-            .collect();
-        (vec!["Id".to_string()], ids)
-    } else {
-        bulk_csv(&records)
-    }
-}
 
 /// Salesforce's errors for one record, as the error file says them:
 /// `CODE: message [fields]`.
@@ -417,14 +347,200 @@ fn record_errors(r: &RecordResult) -> String {
         .join("; ")
 }
 
+/// The rows of a batch being read.
+#[derive(Default)]
+struct Read {
+    pending: Batch,
+    /// Inserts a stopped run had in flight, to look up by external id.
+    recover: Batch,
+    /// Rows of the Bulk jobs a stopped run had open, by job.
+    bulk_in_flight: Vec<(String, Batch)>,
+}
+
+impl Read {
+    fn len(&self) -> u64 {
+        let in_jobs: usize = self.bulk_in_flight.iter().map(|(_, b)| b.len()).sum();
+        (self.pending.len() + self.recover.len() + in_jobs) as u64
+    }
+}
+
+/// Reads the file into batches. Rows that cannot be sent (unreadable,
+/// failing the plan's checks) go to the error file at once; rows a resumed
+/// run settled before are skipped.
+struct Intake<'a> {
+    source: Source,
+    plan: &'a Plan,
+    settled: &'a std::collections::HashSet<u64>,
+    in_flight: &'a resume::InFlight,
+    first_line: Option<usize>,
+    unsure_if_sent: bool,
+    recover_by: Option<&'a str>,
+    done: bool,
+}
+
+impl Intake<'_> {
+    /// Rows read between two chances for a request running beside it.
+    const YIELD_EVERY: usize = 512;
+
+    async fn fill(
+        &mut self,
+        batch: usize,
+        read: &mut Read,
+        summary: &mut RunSummary,
+        results: &mut Results,
+    ) -> Result<()> {
+        let mut since_yield = 0;
+        // Fill a batch with rows that pass the checks; the rest go to
+        // the error file at once.
+        while read.pending.len() + read.recover.len() < batch {
+            since_yield += 1;
+            if since_yield == Self::YIELD_EVERY {
+                since_yield = 0;
+                tokio::task::yield_now().await;
+            }
+            match self.source.next_row() {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Err(bad)) if self.settled.contains(&bad.line) => {}
+                Some(Err(bad)) => {
+                    summary.rows += 1;
+                    summary.failed += 1;
+                    results.error(bad.line, &bad.cells, &bad.reason)?;
+                }
+                Some(Ok(mut row)) => {
+                    if let Some(line) = self
+                        .first_line
+                        .and_then(|i| row.cells[i].trim().parse().ok())
+                    {
+                        row.line = line;
+                    }
+                    if self.settled.contains(&row.line) {
+                        continue;
+                    }
+                    summary.rows += 1;
+                    let was_in_flight = self.in_flight.contains(row.line);
+                    if was_in_flight
+                        && self.unsure_if_sent
+                        && let Some(key) = self.recover_by
+                        && let Ok(record) = self.plan.record(&row.cells)
+                        && record
+                            .get(key)
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| !v.is_empty())
+                    {
+                        read.recover.push((row, record));
+                        continue;
+                    }
+                    if was_in_flight && self.unsure_if_sent {
+                        summary.unknown += 1;
+                        results.unknown(
+                            row.line,
+                            &row.cells,
+                            "the run stopped while this row was being sent; look the record up before sending it again",
+                        )?;
+                        summary.unknown_file = Some(results.unknown_path.display().to_string());
+                        continue;
+                    }
+                    match self.plan.record(&row.cells) {
+                        Ok(record) if let Some(job) = self.in_flight.job_of(row.line) => {
+                            match read.bulk_in_flight.iter_mut().find(|(j, _)| j == job) {
+                                Some((_, rows)) => rows.push((row, record)),
+                                None => read
+                                    .bulk_in_flight
+                                    .push((job.to_string(), vec![(row, record)])),
+                            }
+                        }
+                        Ok(record) => read.pending.push((row, record)),
+                        Err(why) => {
+                            summary.failed += 1;
+                            results.error(row.line, &row.cells, &why)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A Bulk job sent and closed, its rows waiting for its results.
+struct Launched {
+    job: String,
+    columns: Vec<String>,
+    rows: Batch,
+    /// What an update or upsert replaces, for undo.
+    before: Vec<lookup::Existing>,
+    lines: Vec<u64>,
+    /// The records an update or upsert writes (by Id or external id).
+    keys: std::collections::HashSet<String>,
+}
+
+/// The key an update or upsert writes a record by.
+fn key_of<'a>(plan: &Plan, record: &'a serde_json::Map<String, Value>) -> Option<&'a str> {
+    let field = match plan.operation {
+        Operation::Update => "Id",
+        Operation::Upsert => plan.external_id.as_deref().unwrap_or("Id"),
+        _ => return None,
+    };
+    record.get(field).and_then(Value::as_str)
+}
+
+fn keys_of(plan: &Plan, batch: &Batch) -> std::collections::HashSet<String> {
+    batch
+        .iter()
+        .filter_map(|(_, r)| key_of(plan, r))
+        .map(str::to_string)
+        .collect()
+}
+
+impl Launched {
+    /// Whether `batch` writes a record this job writes.
+    fn touches(&self, plan: &Plan, batch: &Batch) -> bool {
+        !self.keys.is_empty()
+            && batch
+                .iter()
+                .any(|(_, r)| key_of(plan, r).is_some_and(|k| self.keys.contains(k)))
+    }
+}
+
+/// The parts in flight: jobs whose results could not be read, and the job
+/// last sent.
+fn in_flight_parts<'a>(
+    stuck: &'a [(Vec<u64>, String)],
+    outstanding: Option<&'a Launched>,
+) -> Vec<(&'a [u64], Option<&'a str>)> {
+    stuck
+        .iter()
+        .map(|(lines, job)| (&lines[..], Some(job.as_str())))
+        .chain(outstanding.map(|o| (&o.lines[..], Some(o.job.as_str()))))
+        .collect()
+}
+
+/// Times a row is sent while the org answers UNABLE_TO_LOCK_ROW.
+const LOCK_ATTEMPTS: u32 = 5;
+
+/// What became of a Bulk job's rows.
+enum Landed {
+    /// Settled, but for rows to send again (a row lock held elsewhere).
+    Settled { again: Batch },
+    /// Its results could not be read: its rows stay in flight, for a
+    /// resume to read.
+    Unread(salesforce::Error),
+}
+
+/// Where settled rows are written and counted.
+struct Sink<'a> {
+    summary: &'a mut RunSummary,
+    results: &'a mut Results,
+    journal: &'a mut undo::Journal,
+}
+
 /// Rows counted once before the run, for the progress bar's total.
 fn count_rows(spec: &ImportSpec) -> Option<u64> {
-    let mut s = Source::open(&spec.file, spec.encoding, spec.delimiter).ok()?;
-    let mut n = 0;
-    while s.next_row().is_some() {
-        n += 1;
-    }
-    Some(n)
+    let s = Source::open(&spec.file, spec.encoding, spec.delimiter).ok()?;
+    Some(s.count_rows())
 }
 
 /// A job that writes to the org as a run: an import, the failed rows of
@@ -515,7 +631,7 @@ impl Studio {
             mapping: Some(map.clone()),
             ..spec.clone()
         };
-        let mut source = Source::open(&spec.file, spec.encoding, spec.delimiter)?;
+        let source = Source::open(&spec.file, spec.encoding, spec.delimiter)?;
         let (_, client) = self.client(&spec.connection).await?;
         let describe = client
             .describe(&spec.object)
@@ -563,7 +679,6 @@ impl Studio {
             ),
         };
         let (settled, in_flight) = resume.unwrap_or_default();
-        let mut bulk_in_flight: Batch = vec![];
         // A retried error file says each row's line in the first file.
         let first_line = source
             .header
@@ -587,10 +702,8 @@ impl Studio {
         // Rows that were being sent when the run stopped: an insert over
         // REST may have happened, so it is never sent blindly again (a Bulk
         // part without a job id sent no data yet).
-        let unsure_if_sent = !bulk
-            && in_flight.job.is_none()
-            && plan.operation == Operation::Insert
-            && !in_flight.lines.is_empty();
+        let unsure_if_sent =
+            !bulk && in_flight.outside_jobs() && plan.operation == Operation::Insert;
         // ...unless the rows carry an external id: then the org says
         // whether each was created, and the ones it lacks are sent again.
         let recover_by = unsure_if_sent
@@ -603,111 +716,98 @@ impl Studio {
                 })
             })
             .flatten();
-        let mut recover: Batch = vec![];
         let mut failure: Option<Error> = None;
-        let mut pending: Vec<(Row, serde_json::Map<String, Value>)> = Vec::with_capacity(batch);
-        let mut done = false;
-        while !done {
-            // Fill a batch with rows that pass the checks; the rest go to
-            // the error file at once.
-            while pending.len() + recover.len() < batch {
-                match source.next_row() {
-                    None => {
-                        done = true;
-                        break;
-                    }
-                    Some(Err(bad)) if settled.contains(&bad.line) => {}
-                    Some(Err(bad)) => {
-                        summary.rows += 1;
-                        summary.failed += 1;
-                        results.error(bad.line, &bad.cells, &bad.reason)?;
-                    }
-                    Some(Ok(mut row)) => {
-                        if let Some(line) =
-                            first_line.and_then(|i| row.cells[i].trim().parse().ok())
-                        {
-                            row.line = line;
-                        }
-                        if settled.contains(&row.line) {
-                            continue;
-                        }
-                        summary.rows += 1;
-                        let was_in_flight = in_flight.lines.contains(&row.line);
-                        if was_in_flight
-                            && unsure_if_sent
-                            && let Some(key) = &recover_by
-                            && let Ok(record) = plan.record(&row.cells)
-                            && record
-                                .get(key)
-                                .and_then(Value::as_str)
-                                .is_some_and(|v| !v.is_empty())
-                        {
-                            recover.push((row, record));
-                            continue;
-                        }
-                        if was_in_flight && unsure_if_sent {
-                            summary.unknown += 1;
-                            results.unknown(
-                                row.line,
-                                &row.cells,
-                                "the run stopped while this row was being sent; look the record up before sending it again",
-                            )?;
-                            summary.unknown_file = Some(results.unknown_path.display().to_string());
-                            continue;
-                        }
-                        match plan.record(&row.cells) {
-                            Ok(record) if was_in_flight && in_flight.job.is_some() => {
-                                bulk_in_flight.push((row, record))
-                            }
-                            Ok(record) => pending.push((row, record)),
-                            Err(why) => {
-                                summary.failed += 1;
-                                results.error(row.line, &row.cells, &why)?;
-                            }
-                        }
+        let mut intake = Intake {
+            source,
+            plan: &plan,
+            settled: &settled,
+            in_flight: &in_flight,
+            first_line,
+            unsure_if_sent,
+            recover_by: recover_by.as_deref(),
+            done: false,
+        };
+        let mut read = Read::default();
+        // The Bulk job last sent, not yet settled, and jobs whose results
+        // could not be read.
+        let mut outstanding: Option<Launched> = None;
+        let mut stuck: Vec<(Vec<u64>, String)> = vec![];
+        let mut lock_tries = std::collections::HashMap::new();
+        // Waits for a job sent before and settles it.
+        macro_rules! land {
+            ($sent:expr, $ahead:expr) => {{
+                let sent: Launched = $sent;
+                let part = (sent.lines.clone(), sent.job.clone());
+                let mut sink = Sink {
+                    summary: &mut summary,
+                    results: &mut results,
+                    journal: &mut journal,
+                };
+                let landed = self
+                    .land(
+                        &client,
+                        &plan,
+                        spec,
+                        sent,
+                        &mut sink,
+                        $ahead,
+                        batch,
+                        &mut lock_tries,
+                    )
+                    .await?;
+                match landed {
+                    Landed::Settled { again } => read.pending.extend(again),
+                    Landed::Unread(e) => {
+                        stuck.push(part);
+                        failure.get_or_insert(e.into());
                     }
                 }
-            }
-            if let Some(job) = in_flight.job.as_deref()
-                && !bulk_in_flight.is_empty()
-                && (done || pending.len() >= batch)
-            {
-                // The Bulk job the run had open: its results, not a resend.
-                let rows = std::mem::take(&mut bulk_in_flight);
-                let answers = self.settle_bulk_job(&client, &plan, &rows, job).await;
-                match answers {
-                    Ok(answers) => {
-                        for ((row, record), answer) in rows.into_iter().zip(answers) {
-                            self.settle_row(
-                                &plan,
-                                spec,
-                                &mut summary,
-                                &mut results,
-                                &mut journal,
-                                row,
-                                record,
-                                answer,
-                                &lookup::Existing::None,
-                            )?;
+            }};
+        }
+        while !intake.done || read.len() > 0 || outstanding.is_some() {
+            intake
+                .fill(batch, &mut read, &mut summary, &mut results)
+                .await?;
+            let done = intake.done;
+            if !read.bulk_in_flight.is_empty() && (done || read.pending.len() >= batch) {
+                // The Bulk jobs the run had open: their results, not a resend.
+                for (job, rows) in std::mem::take(&mut read.bulk_in_flight) {
+                    let answers = self.settle_bulk_job(&client, &plan, &rows, &job).await;
+                    match answers {
+                        Ok(answers) => {
+                            for ((row, record), answer) in rows.into_iter().zip(answers) {
+                                self.settle_row(
+                                    &plan,
+                                    spec,
+                                    &mut summary,
+                                    &mut results,
+                                    &mut journal,
+                                    row,
+                                    record,
+                                    answer,
+                                    &lookup::Existing::None,
+                                )?;
+                            }
                         }
-                    }
-                    Err(e) => {
-                        for (row, _) in rows {
-                            summary.unknown += 1;
-                            results.unknown(row.line, &row.cells, &format!("Bulk job {job} could not be read ({e}); look the record up before sending it again"))?;
-                            summary.unknown_file = Some(results.unknown_path.display().to_string());
+                        Err(e) => {
+                            for (row, _) in rows {
+                                summary.unknown += 1;
+                                results.unknown(row.line, &row.cells, &format!("Bulk job {job} could not be read ({e}); look the record up before sending it again"))?;
+                                summary.unknown_file =
+                                    Some(results.unknown_path.display().to_string());
+                            }
                         }
                     }
                 }
             }
             if let Some(key) = &recover_by
-                && !recover.is_empty()
+                && !read.recover.is_empty()
             {
-                let rows = std::mem::take(&mut recover);
+                let rows = std::mem::take(&mut read.recover);
                 for (row, record, found) in self.recover_inserts(&client, &plan, key, rows).await {
                     let answer = match found {
                         Recovered::Missing => {
-                            pending.push((row, record));
+                            read.pending.push((row, record));
                             continue;
                         }
                         Recovered::Created(id) => RowOutcome::Done(RecordResult {
@@ -731,15 +831,33 @@ impl Studio {
                     )?;
                 }
             }
-            if pending.is_empty() {
+            if read.pending.is_empty() {
+                // All read: the last job is waited for (rows it hands back
+                // go out again).
+                if intake.done
+                    && let Some(last) = outstanding.take()
+                {
+                    land!(last, None);
+                }
                 continue;
             }
             if failure.is_none() && cancel.is_cancelled() {
                 failure = Some(Error::RunCancelled);
             }
             if let Some(stop) = &failure {
-                results.not_sent(&mut summary, pending.drain(..), stop)?;
+                results.not_sent(&mut summary, read.pending.drain(..), stop)?;
                 continue;
+            }
+            // Jobs run in no set order: a batch that writes a record the
+            // job before still holds, or may name a parent it creates,
+            // waits for that job.
+            if let Some(earlier) =
+                outstanding.take_if(|o| plan.refers_to_itself() || o.touches(&plan, &read.pending))
+            {
+                land!(earlier, None);
+                if failure.is_some() {
+                    continue;
+                }
             }
             let screen = spec.dry_run
                 || (spec.only_changed
@@ -749,7 +867,7 @@ impl Studio {
             let mut screened_before = None;
             if screen {
                 let checked = self
-                    .screen_batch(&client, &plan, std::mem::take(&mut pending), spec)
+                    .screen_batch(&client, &plan, std::mem::take(&mut read.pending), spec)
                     .await;
                 match checked {
                     Ok((settled, to_send, found)) => {
@@ -772,7 +890,7 @@ impl Studio {
                                 }
                             }
                         }
-                        pending = to_send;
+                        read.pending = to_send;
                         screened_before = Some(found);
                     }
                     Err((e, rows)) => {
@@ -781,7 +899,7 @@ impl Studio {
                         continue;
                     }
                 }
-                if pending.is_empty() {
+                if read.pending.is_empty() {
                     summary.api_calls = client.calls_sent() - calls_before;
                     self.save_run(&summary, None, false)?;
                     continue;
@@ -795,10 +913,10 @@ impl Studio {
                     .any(|c| matches!(c.target, plan::Target::Lookup { .. }))
             {
                 let records: Vec<&serde_json::Map<String, Value>> =
-                    pending.iter().map(|(_, r)| r).collect();
+                    read.pending.iter().map(|(_, r)| r).collect();
                 match lookup::missing_parents(&client, &plan, &records).await {
                     Ok(missing) => {
-                        for ((row, record), missing) in pending.iter_mut().zip(missing) {
+                        for ((row, record), missing) in read.pending.iter_mut().zip(missing) {
                             if !missing.is_empty() {
                                 tracing::info!(
                                     line = row.line,
@@ -809,7 +927,7 @@ impl Studio {
                         }
                     }
                     Err(e) => {
-                        results.not_sent(&mut summary, pending.drain(..), &e)?;
+                        results.not_sent(&mut summary, read.pending.drain(..), &e)?;
                         failure = Some(e.into());
                         continue;
                     }
@@ -820,55 +938,98 @@ impl Studio {
                 found
             } else if matches!(plan.operation, Operation::Update | Operation::Upsert) {
                 let records: Vec<&serde_json::Map<String, Value>> =
-                    pending.iter().map(|(_, r)| r).collect();
+                    read.pending.iter().map(|(_, r)| r).collect();
                 match lookup::existing(&client, &plan, &records).await {
                     Ok(b) => b,
                     Err(e) => {
-                        results.not_sent(&mut summary, pending.drain(..), &e)?;
+                        results.not_sent(&mut summary, read.pending.drain(..), &e)?;
                         failure = Some(e.into());
                         continue;
                     }
                 }
             } else {
-                vec![lookup::Existing::None; pending.len()]
+                vec![lookup::Existing::None; read.pending.len()]
             };
-            let lines: Vec<u64> = pending.iter().map(|(row, _)| row.line).collect();
-            resume::mark_in_flight(&folder, &lines, None)?;
-            let on_job = |job: &str| resume::mark_in_flight(&folder, &lines, Some(job));
-            let outcome = self
-                .send_batch(&client, &plan, &pending, bulk, &on_job)
-                .await;
-            match outcome {
-                Ok(answers) => {
-                    for (((row, record), answer), before) in
-                        pending.drain(..).zip(answers).zip(before)
-                    {
-                        self.settle_row(
-                            &plan,
-                            spec,
-                            &mut summary,
-                            &mut results,
-                            &mut journal,
-                            row,
-                            record,
-                            answer,
-                            &before,
-                        )?;
+            let sending = std::mem::take(&mut read.pending);
+            let lines: Vec<u64> = sending.iter().map(|(row, _)| row.line).collect();
+            if bulk {
+                // Sent while the org still works on the job before: both
+                // are in flight until that one is settled.
+                let mark = |job: Option<&str>| {
+                    let mut parts = in_flight_parts(&stuck, outstanding.as_ref());
+                    parts.push((&lines[..], job));
+                    resume::mark_in_flight(&folder, &parts)
+                };
+                mark(None)?;
+                let on_job = |job: &str| mark(Some(job));
+                match self
+                    .launch_bulk_part(&client, &plan, &sending, &on_job)
+                    .await
+                {
+                    Ok((job, columns)) => {
+                        let launched = Launched {
+                            job,
+                            columns,
+                            keys: keys_of(&plan, &sending),
+                            rows: sending,
+                            before,
+                            lines,
+                        };
+                        if let Some(earlier) = outstanding.replace(launched) {
+                            land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
+                        }
+                    }
+                    Err(e) => {
+                        results.not_sent(&mut summary, sending, &e)?;
+                        failure = Some(e.into());
                     }
                 }
-                Err(e) => {
-                    results.not_sent(&mut summary, pending.drain(..), &e)?;
-                    failure = Some(e.into());
+            } else {
+                resume::mark_in_flight(&folder, &[(&lines[..], None)])?;
+                // While the request is answered, the next batch is read.
+                let send = self.send_batch(&client, &plan, &sending);
+                let (outcome, read_ahead) = if !intake.done {
+                    tokio::join!(
+                        send,
+                        intake.fill(batch, &mut read, &mut summary, &mut results)
+                    )
+                } else {
+                    (send.await, Ok(()))
+                };
+                read_ahead?;
+                match outcome {
+                    Ok(answers) => {
+                        for (((row, record), answer), before) in
+                            sending.into_iter().zip(answers).zip(before)
+                        {
+                            self.settle_row(
+                                &plan,
+                                spec,
+                                &mut summary,
+                                &mut results,
+                                &mut journal,
+                                row,
+                                record,
+                                answer,
+                                &before,
+                            )?;
+                        }
+                    }
+                    Err(e) => {
+                        results.not_sent(&mut summary, sending, &e)?;
+                        failure = Some(e.into());
+                    }
                 }
             }
             summary.api_calls = client.calls_sent() - calls_before;
             results.flush()?;
             journal.flush()?;
-            resume::mark_in_flight(&folder, &[], None)?;
+            resume::mark_in_flight(&folder, &in_flight_parts(&stuck, outstanding.as_ref()))?;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
                 run: summary.run.clone(),
-                rows_done: summary.rows,
+                // Rows read ahead are not done yet.
+                rows_done: summary.rows - read.len(),
                 rows_total: total,
                 api_calls: summary.api_calls,
                 elapsed_ms: started.elapsed().as_millis() as u64,
@@ -876,6 +1037,9 @@ impl Studio {
         }
         results.flush()?;
         journal.flush()?;
+        // A job whose results could not be read stays in flight: a resume
+        // reads them.
+        resume::mark_in_flight(&folder, &in_flight_parts(&stuck, None))?;
         summary.api_calls = client.calls_sent() - calls_before;
         if spec.dry_run {
             let writes = summary.created + summary.updated + summary.deleted;
@@ -1132,17 +1296,13 @@ impl Studio {
         Ok(())
     }
 
+    /// One REST request for the batch.
     async fn send_batch(
         &self,
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
-        bulk: bool,
-        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        if bulk {
-            return self.send_bulk_part(client, plan, batch, on_job).await;
-        }
         let records: Vec<Value> = batch
             .iter()
             .map(|(_, r)| Value::Object(r.clone()))
@@ -1195,9 +1355,7 @@ impl Studio {
         }
     }
 
-    /// One Bulk API 2.0 job for the batch. Results come back in no set
-    /// order, so each is matched to its row by the cells it echoes (rows
-    /// sent with identical cells are interchangeable), never by position.
+    /// One Bulk API 2.0 job for the batch, waited for.
     async fn send_bulk_part(
         &self,
         client: &salesforce::Client,
@@ -1205,14 +1363,22 @@ impl Studio {
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        let (columns, rows) = bulk_rows(plan, batch);
-        let local = |e: String| salesforce::Error::Local(format!("building the Bulk CSV: {e}"));
-        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-        w.write_record(&columns).map_err(|e| local(e.to_string()))?;
-        for row in &rows {
-            w.write_record(row).map_err(|e| local(e.to_string()))?;
-        }
-        let data = w.into_inner().map_err(|e| local(e.to_string()))?;
+        let (job, columns) = self.launch_bulk_part(client, plan, batch, on_job).await?;
+        self.bulk_outcomes(client, &job, &columns, batch).await
+    }
+
+    /// Opens a Bulk API 2.0 job for the batch, uploads it and closes it;
+    /// answers the job and the columns sent.
+    async fn launch_bulk_part(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        batch: &[(Row, serde_json::Map<String, Value>)],
+        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
+    ) -> salesforce::Result<(String, Vec<String>)> {
+        let columns = bulk_csv::columns(plan, batch);
+        let data = bulk_csv::write(&columns, batch)
+            .map_err(|e| salesforce::Error::Local(format!("building the Bulk CSV: {e}")))?;
         let spec = salesforce::Ingest {
             object: plan.object.clone(),
             operation: match plan.operation {
@@ -1247,7 +1413,68 @@ impl Studio {
             }
         };
         client.bulk_set_state(&job, "UploadComplete").await?;
-        self.bulk_outcomes(client, &job, &columns, &rows).await
+        Ok((job, columns))
+    }
+
+    /// Waits for a job sent before and settles its rows, reading the next
+    /// batch meanwhile (`ahead`).
+    #[allow(clippy::too_many_arguments)]
+    async fn land(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        spec: &ImportSpec,
+        sent: Launched,
+        sink: &mut Sink<'_>,
+        ahead: Option<(&mut Intake<'_>, &mut Read)>,
+        batch: usize,
+        lock_tries: &mut std::collections::HashMap<u64, u32>,
+    ) -> Result<Landed> {
+        let outcomes = self.bulk_outcomes(client, &sent.job, &sent.columns, &sent.rows);
+        let (answers, read_ahead) = match ahead {
+            Some((intake, read)) => {
+                tokio::join!(
+                    outcomes,
+                    intake.fill(batch, read, sink.summary, sink.results)
+                )
+            }
+            None => (outcomes.await, Ok(())),
+        };
+        read_ahead?;
+        let answers = match answers {
+            Ok(a) => a,
+            Err(e) => return Ok(Landed::Unread(e)),
+        };
+        let mut again = vec![];
+        for (((row, record), answer), before) in sent.rows.into_iter().zip(answers).zip(sent.before)
+        {
+            // A row lock held elsewhere: the row was not written, and goes
+            // in a later job.
+            if let RowOutcome::Done(r) = &answer
+                && r.errors.iter().any(|e| e.code == "UNABLE_TO_LOCK_ROW")
+            {
+                let tries = lock_tries.entry(row.line).or_default();
+                *tries += 1;
+                if *tries < LOCK_ATTEMPTS {
+                    again.push((row, record));
+                    continue;
+                }
+            }
+            self.settle_row(
+                plan,
+                spec,
+                sink.summary,
+                sink.results,
+                sink.journal,
+                row,
+                record,
+                answer,
+                &before,
+            )?;
+        }
+        sink.results.flush()?;
+        sink.journal.flush()?;
+        Ok(Landed::Settled { again })
     }
 
     /// The Bulk job a stopped run had open, settled: waited for when it
@@ -1273,8 +1500,8 @@ impl Studio {
             client.bulk_set_state(job, "Aborted").await?;
             return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
         }
-        let (columns, rows) = bulk_rows(plan, batch);
-        self.bulk_outcomes(client, job, &columns, &rows).await
+        let columns = bulk_csv::columns(plan, batch);
+        self.bulk_outcomes(client, job, &columns, batch).await
     }
 
     /// Waits for a Bulk job and matches its results to the rows sent.
@@ -1283,16 +1510,12 @@ impl Studio {
         client: &salesforce::Client,
         job: &str,
         columns: &[String],
-        rows: &[Vec<String>],
+        batch: &[(Row, serde_json::Map<String, Value>)],
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        let mut waiting: std::collections::HashMap<&[String], std::collections::VecDeque<usize>> =
-            std::collections::HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            waiting.entry(row.as_slice()).or_default().push_back(i);
-        }
+        let mut waiting = bulk_csv::Matcher::new(columns, batch);
         let job = job.to_string();
         let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
-        let mut out: Vec<Option<RowOutcome>> = (0..rows.len()).map(|_| None).collect();
+        let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
         for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
             let mut bytes: Vec<u8> = vec![];
             client.bulk_results(&job, kind, &mut bytes).await?;
@@ -1307,17 +1530,16 @@ impl Studio {
                 .collect();
             let sf = |name: &str| header.iter().position(|h| h == name);
             let (id_at, created_at, error_at) = (sf("sf__Id"), sf("sf__Created"), sf("sf__Error"));
-            // One key buffer for every result row: no allocation per row.
-            let mut key: Vec<String> = vec![String::new(); at.len()];
-            for rec in r.records() {
-                let rec = rec.map_err(|e| {
-                    salesforce::Error::Protocol(format!("{kind} of job {job}: {e}"))
-                })?;
-                for (cell, i) in key.iter_mut().zip(&at) {
-                    cell.clear();
-                    cell.push_str(i.and_then(|i| rec.get(i)).unwrap_or_default());
-                }
-                let Some(i) = waiting.get_mut(key.as_slice()).and_then(|q| q.pop_front()) else {
+            let mut rec = csv::StringRecord::new();
+            while r
+                .read_record(&mut rec)
+                .map_err(|e| salesforce::Error::Protocol(format!("{kind} of job {job}: {e}")))?
+            {
+                let echoed: Vec<&str> = at
+                    .iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default())
+                    .collect();
+                let Some(i) = waiting.take(&echoed) else {
                     tracing::warn!(job = %job, kind, "a result row matches no row sent");
                     continue;
                 };

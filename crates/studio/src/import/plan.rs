@@ -431,6 +431,18 @@ impl Plan {
     }
 
     /// The record one row sends, or why the row cannot be sent.
+    /// Whether a column sets a lookup to this same object (a parent row
+    /// may then be in the batch sent just before).
+    pub fn refers_to_itself(&self) -> bool {
+        self.columns.iter().any(|c| match &c.target {
+            Target::Lookup { field, .. } => self.fields[*field]
+                .references
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&self.object)),
+            _ => false,
+        })
+    }
+
     pub fn record(&self, cells: &[String]) -> std::result::Result<Map<String, Value>, String> {
         let mut out = Map::new();
         let mut problems = vec![];

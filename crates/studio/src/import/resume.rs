@@ -17,19 +17,72 @@ use std::path::Path;
 
 const IN_FLIGHT: &str = "in_flight.json";
 
-/// The rows of the request in flight, and its Bulk job once opened.
+/// Rows being sent together: a REST request's, or a Bulk job's (its id
+/// saved once the job is opened, before any data goes).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct InFlight {
+pub(crate) struct Part {
     pub lines: HashSet<u64>,
     pub job: Option<String>,
 }
 
-/// Notes the rows about to be sent (and their Bulk job), replacing the
-/// file whole so a crash never leaves half of it.
-pub(crate) fn mark_in_flight(folder: &Path, lines: &[u64], job: Option<&str>) -> Result<()> {
+/// What was being sent when the run stopped: one part, or two Bulk jobs
+/// (the next is sent while the org still works on the one before).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Saved")]
+pub(crate) struct InFlight {
+    pub parts: Vec<Part>,
+}
+
+/// `in_flight.json` as written: a list of parts, or (before there were
+/// two) a single one.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Saved {
+    Parts { parts: Vec<Part> },
+    One(Part),
+}
+
+impl From<Saved> for InFlight {
+    fn from(saved: Saved) -> InFlight {
+        match saved {
+            Saved::Parts { parts } => InFlight { parts },
+            Saved::One(part) => InFlight { parts: vec![part] },
+        }
+    }
+}
+
+impl InFlight {
+    pub fn contains(&self, line: u64) -> bool {
+        self.parts.iter().any(|p| p.lines.contains(&line))
+    }
+
+    /// The Bulk job a row was sent in.
+    pub fn job_of(&self, line: u64) -> Option<&str> {
+        self.parts
+            .iter()
+            .find(|p| p.lines.contains(&line))
+            .and_then(|p| p.job.as_deref())
+    }
+
+    /// Whether rows were in flight outside any Bulk job (over REST).
+    pub fn outside_jobs(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| p.job.is_none() && !p.lines.is_empty())
+    }
+}
+
+/// Notes the parts being sent, replacing the file whole so a crash never
+/// leaves half of it.
+pub(crate) fn mark_in_flight(folder: &Path, parts: &[(&[u64], Option<&str>)]) -> Result<()> {
     let state = InFlight {
-        lines: lines.iter().copied().collect(),
-        job: job.map(str::to_string),
+        parts: parts
+            .iter()
+            .map(|(lines, job)| Part {
+                lines: lines.iter().copied().collect(),
+                job: job.map(str::to_string),
+            })
+            .collect(),
     };
     let tmp = folder.join(format!("{IN_FLIGHT}.tmp"));
     let text = serde_json::to_vec(&state)?;
@@ -212,10 +265,17 @@ impl Studio {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         let in_flight = InFlight {
-            lines: in_flight.lines.difference(&settled).copied().collect(),
-            job: in_flight.job,
+            parts: in_flight
+                .parts
+                .into_iter()
+                .map(|p| Part {
+                    lines: p.lines.difference(&settled).copied().collect(),
+                    job: p.job,
+                })
+                .collect(),
         };
-        tracing::info!(run = %summary.run, settled = settled.len(), in_flight = in_flight.lines.len(), "resuming an import");
+        let unsettled: usize = in_flight.parts.iter().map(|p| p.lines.len()).sum();
+        tracing::info!(run = %summary.run, settled = settled.len(), in_flight = unsettled, "resuming an import");
         handle.summary = summary;
         self.import_run(
             &spec,
@@ -234,6 +294,21 @@ impl Studio {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn in_flight_files_of_one_part_or_several_are_read() {
+        let one: super::InFlight = serde_json::from_str(r#"{"lines":[2,3],"job":"750x"}"#).unwrap();
+        assert_eq!(one.job_of(3), Some("750x"));
+        let two: super::InFlight = serde_json::from_str(
+            r#"{"parts":[{"lines":[2],"job":"750a"},{"lines":[4],"job":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(two.job_of(2), Some("750a"));
+        assert!(two.contains(4) && two.job_of(4).is_none() && two.outside_jobs());
+        let written = serde_json::to_string(&two).unwrap();
+        let again: super::InFlight = serde_json::from_str(&written).unwrap();
+        assert_eq!(again.job_of(2), Some("750a"));
+    }
+
     #[test]
     fn a_half_written_row_is_cut_off() {
         let dir = std::env::temp_dir().join(format!("studio-trim-{}", std::process::id()));

@@ -263,6 +263,19 @@ impl Source {
         })
     }
 
+    /// Counts the rows left without reading them as text (the progress
+    /// bar's total): blank lines are not rows, a bad row is.
+    pub fn count_rows(mut self) -> u64 {
+        let mut record = csv::ByteRecord::new();
+        let mut n = 0;
+        while let Ok(true) = self.reader.read_byte_record(&mut record) {
+            if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// The next row, or None at the end. A row with another number of
     /// cells than the header, or one that cannot be read, is a `BadRow`.
     pub fn next_row(&mut self) -> Option<std::result::Result<Row, BadRow>> {
@@ -324,6 +337,10 @@ mod tests {
         while let Some(r) = s.next_row() {
             out.push(r);
         }
+        let counted = Source::open(p, EncodingChoice::Auto, DelimiterChoice::Auto)
+            .unwrap()
+            .count_rows();
+        assert_eq!(counted, out.len() as u64, "the progress total of {p:?}");
         (s, out)
     }
 

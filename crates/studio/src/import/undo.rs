@@ -104,12 +104,21 @@ impl Journal {
         if did == Did::Deleted {
             after.clear();
         }
-        let entry = Entry {
+        // Written as an Entry is read, without copying the record into one.
+        #[derive(Serialize)]
+        struct Written<'a> {
+            line: u64,
+            id: &'a str,
+            did: Did,
+            after: &'a Map<String, Value>,
+            before: &'a Map<String, Value>,
+        }
+        let entry = Written {
             line,
-            id: id.to_string(),
+            id,
             did,
-            after,
-            before,
+            after: &after,
+            before: &before,
         };
         serde_json::to_writer(&mut self.0, &entry)?;
         self.0.write_all(b"\n")?;

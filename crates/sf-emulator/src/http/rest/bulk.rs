@@ -227,6 +227,11 @@ pub(super) fn patch_ingest_job(shared: &Arc<Shared>, org: &mut Org, id: &str, re
 /// Runs an ingest job in chunks, letting other requests in between.
 fn process_ingest(shared: &Arc<Shared>, id: &str) {
     let started = std::time::Instant::now();
+    let queue_ms = shared.org.read().settings.bulk_queue_ms;
+    if queue_ms > 0 {
+        let wait = rand::random::<u64>() % queue_ms;
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+    }
     let prepared = {
         let org = shared.org.write();
         let mut jobs = shared.jobs.lock();
@@ -278,8 +283,10 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
             }
             job.results.push(r);
         }
-        drop(jobs);
-        drop(org);
+        // Handed to any request waiting: a job in progress never holds up
+        // the API (status polls, queries, other jobs' results).
+        parking_lot::MutexGuard::unlock_fair(jobs);
+        parking_lot::RwLockWriteGuard::unlock_fair(org);
         shared.touch();
         at = end;
     }
