@@ -75,13 +75,20 @@ impl InFlight {
 /// Notes the parts being sent, replacing the file whole so a crash never
 /// leaves half of it.
 pub(crate) fn mark_in_flight(folder: &Path, parts: &[(&[u64], Option<&str>)]) -> Result<()> {
-    let state = InFlight {
+    // Written as `InFlight` reads it, straight from the slices.
+    #[derive(Serialize)]
+    struct Written<'a> {
+        lines: &'a [u64],
+        job: Option<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct State<'a> {
+        parts: Vec<Written<'a>>,
+    }
+    let state = State {
         parts: parts
             .iter()
-            .map(|(lines, job)| Part {
-                lines: lines.iter().copied().collect(),
-                job: job.map(str::to_string),
-            })
+            .map(|&(lines, job)| Written { lines, job })
             .collect(),
     };
     let tmp = folder.join(format!("{IN_FLIGHT}.tmp"));
