@@ -12,6 +12,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod browser;
 mod connections;
 mod export;
+mod flows;
 mod import;
 mod output;
 mod playground;
@@ -70,6 +71,9 @@ enum Command {
     /// List runs and show one run's counts and result files.
     #[command(subcommand)]
     Runs(runs::Command),
+    /// Import, export, list, enable and disable flows.
+    #[command(subcommand)]
+    Flows(flows::Command),
 }
 
 /// Why a command stops early.
@@ -199,6 +203,7 @@ async fn main() -> ExitCode {
             | runs::Command::Resume { .. }),
         ) => runs::run(c).await,
         Command::Runs(c) => interruptible(runs::run(c)).await,
+        Command::Flows(c) => interruptible(flows::run(c)).await,
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,11 @@ pub enum Error {
     DuplicateConnection(String),
     #[error("{0}")]
     Invalid(String),
+    /// A flow file that cannot run: each problem with its node.
+    #[error("{}", flow_problems(.0))]
+    FlowProblems(Vec<crate::flows::Problem>),
+    #[error("no flow named {0:?}")]
+    UnknownFlow(String),
     /// Writing results (a file, stdout) failed.
     #[error("cannot write the output: {0}")]
     Output(String),
@@ -117,6 +122,14 @@ fn salesforce_kind(e: &salesforce::Error) -> ErrorKind {
     }
 }
 
+fn flow_problems(problems: &[crate::flows::Problem]) -> String {
+    let each: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    match problems.len() {
+        1 => format!("the flow has a problem: {}", each[0]),
+        n => format!("the flow has {n} problems: {}", each.join("; ")),
+    }
+}
+
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -126,7 +139,8 @@ impl Error {
             Error::Store { .. } => ErrorKind::Store,
             Error::UnknownConnection(_) => ErrorKind::UnknownConnection,
             Error::DuplicateConnection(_) => ErrorKind::DuplicateConnection,
-            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::Invalid(_) | Error::FlowProblems(_) => ErrorKind::Invalid,
+            Error::UnknownFlow(_) => ErrorKind::Invalid,
             Error::Output(_) => ErrorKind::Output,
             Error::OutputClosed => ErrorKind::OutputClosed,
             Error::Cancelled | Error::RunCancelled | Error::Superseded => ErrorKind::Cancelled,
@@ -180,6 +194,9 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
                 "Pick another name, or use Grant access on the existing connection.".into()
             }
             Error::Invalid(_) => "Correct the value and try again.".into(),
+            Error::FlowProblems(_) => "Correct each node named, then save or import the flow again.".into(),
+            Error::UnknownFlow(_) if cli => "List the flows with `syncstudio flows list`.".into(),
+            Error::UnknownFlow(_) => "Pick a flow from the list.".into(),
             Error::Output(_) => "Check the destination exists, is writable and has room.".into(),
             Error::OutputClosed => "Nothing to do.".into(),
             Error::Cancelled if cli => {

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod connections;
 pub mod error;
 pub mod export;
+pub mod flows;
 pub mod grid;
 pub mod home;
 pub mod import;

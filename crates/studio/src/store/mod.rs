@@ -1,14 +1,16 @@
 //! SQLite in the data folder, schema by migrations, one module per table
-//! (`connections`, `settings`; the `runs` and `run_samples` tables belong
+//! (`connections`, `settings`, `flows`; the `runs` and `run_samples` tables belong
 //! to `crate::runs`). It holds only non-secret fields: tokens and consumer
 //! secrets live in the keychain. The CLI and the desktop app share one
 //! database; one written by a newer version is refused, never migrated
 //! down or half-read.
 
 mod connections;
+mod flows;
 mod settings;
 
 pub use connections::ConnectionRow;
+pub use flows::FlowRow;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection as Db;
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// How many migrations this version has: the schema it writes.
-const MIGRATIONS: usize = 5;
+const MIGRATIONS: usize = 6;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -48,6 +50,7 @@ fn migrations() -> Migrations<'static> {
         M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
         M::up(crate::runs::migration()),
         M::up(crate::runs::samples_migration()),
+        M::up(flows::MIGRATION),
     ])
 }
 

@@ -1,0 +1,97 @@
+//! `syncstudio flows import | export | list | enable | disable`: flows
+//! kept as files in git, checked against the org when imported.
+
+use crate::Fatal;
+use crate::import::Format;
+use crate::output::line;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check a flow file (its shape, templates, and the objects and fields
+    /// it names in the org) and save it under its name.
+    Import { file: PathBuf },
+    /// Print a flow's file (or write it to --out).
+    Export {
+        name: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Every flow: whether it runs, what starts it.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Let a flow run (in the desktop app while it is open, or `flows serve`).
+    Enable { name: String },
+    /// Stop a flow from running.
+    Disable { name: String },
+}
+
+pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
+    let studio = crate::connections::open_studio()?;
+    match cmd {
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Fatal::new(format!("{}: {e}", file.display())))?;
+            let flow = studio.import_flow(&text).await?;
+            line(format!(
+                "flow {:?} saved: {} nodes, starts on {}{}",
+                flow.name,
+                flow.nodes,
+                flow.start,
+                if flow.enabled {
+                    " (enabled)"
+                } else {
+                    "; enable it with `syncstudio flows enable NAME`"
+                }
+            ))?;
+        }
+        Command::Export { name, out } => {
+            let text = studio.export_flow(&name)?;
+            match out {
+                Some(path) => {
+                    let tmp = path.with_extension("json.tmp");
+                    std::fs::write(&tmp, format!("{text}\n"))
+                        .and_then(|_| std::fs::rename(&tmp, &path))
+                        .map_err(|e| Fatal::new(format!("{}: {e}", path.display())))?;
+                }
+                None => line(text)?,
+            }
+        }
+        Command::List { format } => {
+            let flows = studio.flows()?;
+            match format {
+                Format::Json => {
+                    line(serde_json::to_string(&flows).map_err(|e| Fatal::new(e.to_string()))?)?
+                }
+                Format::Text => {
+                    line(format!(
+                        "{:<32} {:<8} {:>5}  STARTS ON",
+                        "NAME", "ENABLED", "NODES"
+                    ))?;
+                    for f in &flows {
+                        line(format!(
+                            "{:<32} {:<8} {:>5}  {}",
+                            f.name,
+                            if f.enabled { "yes" } else { "no" },
+                            f.nodes,
+                            f.start
+                        ))?;
+                    }
+                }
+            }
+        }
+        Command::Enable { name } => {
+            let f = studio.set_flow_enabled(&name, true)?;
+            line(format!("flow {:?} enabled", f.name))?;
+        }
+        Command::Disable { name } => {
+            let f = studio.set_flow_enabled(&name, false)?;
+            line(format!("flow {:?} disabled", f.name))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

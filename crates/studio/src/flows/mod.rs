@@ -1,0 +1,248 @@
+//! Flows: a trigger or a schedule, steps and actions, kept as the flow
+//! file users keep in git (`model`), checked before they are saved
+//! (`check`, and the org's side here: objects and fields in describe).
+
+pub mod check;
+pub mod model;
+
+pub use check::Problem;
+pub use model::FlowFile;
+
+use crate::Studio;
+use crate::error::{Error, Result};
+use crate::store::FlowRow;
+use model::Node;
+use std::collections::HashSet;
+
+/// A flow as the list shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowInfo {
+    pub name: String,
+    pub enabled: bool,
+    /// The start node, in words: `Contact created_or_updated every 60 s`.
+    pub start: String,
+    pub nodes: usize,
+    pub updated_at: String,
+}
+
+/// Reads a flow file's text: its JSON and its shape.
+pub fn parse(text: &str) -> Result<check::Checked> {
+    let file: FlowFile = serde_json::from_str(text).map_err(|e| {
+        Error::Invalid(format!(
+            "the flow file is not a flow (version, name, nodes, edges): {e}"
+        ))
+    })?;
+    check::check(file).map_err(Error::FlowProblems)
+}
+
+fn start_words(node: Option<&Node>) -> String {
+    match node {
+        Some(Node::Trigger(t)) => format!(
+            "{} {} every {} s",
+            t.object,
+            serde_json::to_value(t.on)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            t.every_seconds
+        ),
+        Some(Node::Schedule(s)) => match (s.every_seconds, s.every_minutes, s.every_hours, &s.cron)
+        {
+            (Some(n), ..) => format!("every {n} s"),
+            (_, Some(n), ..) => format!("every {n} min"),
+            (_, _, Some(n), _) => format!("every {n} h"),
+            (.., Some(c)) => format!("cron {c}"),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+impl Studio {
+    /// Checks a flow against the orgs its nodes name: the connections
+    /// exist, and so do the objects and fields (readable by the trigger,
+    /// writable by the actions that write them).
+    pub async fn check_flow(&self, checked: &check::Checked) -> Result<()> {
+        let mut problems = vec![];
+        for id in &checked.order {
+            let node = &checked.nodes[id];
+            let Some(conn) = node.connection() else {
+                continue;
+            };
+            let at = |m: String| Problem {
+                node: Some(id.clone()),
+                message: m,
+            };
+            let client = match self.client(conn).await {
+                Ok((_, c)) => c,
+                Err(Error::UnknownConnection(_)) => {
+                    problems.push(at(format!("there is no connection named {conn:?}")));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let (object, read, write): (Option<&str>, Vec<&str>, Vec<&str>) = match node {
+                Node::Trigger(t) => (
+                    Some(&t.object),
+                    t.fields.iter().map(String::as_str).collect(),
+                    vec![],
+                ),
+                Node::Get(g) => (
+                    Some(&g.object),
+                    g.fields.iter().map(String::as_str).collect(),
+                    vec![],
+                ),
+                Node::Query(q) => (
+                    q.object.as_deref(),
+                    q.fields
+                        .iter()
+                        .chain(q.conditions.iter().map(|c| &c.field))
+                        .map(String::as_str)
+                        .collect(),
+                    vec![],
+                ),
+                Node::Create(w) => (
+                    Some(&w.object),
+                    vec![],
+                    w.fields.keys().map(String::as_str).collect(),
+                ),
+                Node::Update(w) => (
+                    Some(&w.object),
+                    vec![],
+                    w.fields.keys().map(String::as_str).collect(),
+                ),
+                Node::Upsert(w) => (
+                    Some(&w.object),
+                    vec![],
+                    w.fields.keys().map(String::as_str).collect(),
+                ),
+                Node::Delete(d) => (d.object.as_deref(), vec![], vec![]),
+                _ => (None, vec![], vec![]),
+            };
+            let Some(object) = object else {
+                continue;
+            };
+            let describe = match client.describe(object).await {
+                Ok(d) => d,
+                Err(salesforce::Error::Api { status: 404, .. }) => {
+                    problems.push(at(format!("the org has no object {object:?}")));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let fields: Vec<&serde_json::Value> = describe["fields"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            let find = |name: &str| {
+                fields.iter().find(|f| {
+                    f["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+            };
+            let mut missing: Vec<&str> =
+                read.iter().copied().filter(|f| find(f).is_none()).collect();
+            missing.dedup();
+            for f in missing {
+                problems.push(at(format!("{object} has no field {f:?}")));
+            }
+            let creating = matches!(node, Node::Create(_) | Node::Upsert(_));
+            let updating = matches!(node, Node::Update(_) | Node::Upsert(_));
+            for f in write {
+                match find(f) {
+                    None => problems.push(at(format!("{object} has no field {f:?}"))),
+                    Some(meta) => {
+                        let can = |k: &str| meta[k].as_bool().unwrap_or(false);
+                        if (creating && !can("createable")) && (!updating || !can("updateable")) {
+                            problems.push(at(format!("{object}.{f} cannot be written")));
+                        } else if updating && !creating && !can("updateable") {
+                            problems.push(at(format!("{object}.{f} cannot be updated")));
+                        }
+                    }
+                }
+            }
+            if let Node::Upsert(u) = node
+                && let Some(meta) = find(&u.external_id)
+                && !meta["externalId"].as_bool().unwrap_or(false)
+                && !u.external_id.eq_ignore_ascii_case("Id")
+            {
+                problems.push(at(format!(
+                    "{object}.{} is not an external id field",
+                    u.external_id
+                )));
+            }
+            if let Node::Trigger(t) = node
+                && let Some(w) = &t.condition
+            {
+                let soql = format!("SELECT Id FROM {object} WHERE {w} LIMIT 1");
+                if let Err(e) = client.query_page(&soql, false).await {
+                    problems.push(at(format!(
+                        "where {w:?} is not a SOQL condition the org takes: {e}"
+                    )));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::FlowProblems(problems))
+        }
+    }
+
+    /// Checks a flow file and saves it under its name (a flow saved again
+    /// keeps whether it was enabled).
+    pub async fn import_flow(&self, text: &str) -> Result<FlowInfo> {
+        let checked = parse(text)?;
+        self.check_flow(&checked).await?;
+        let name = checked.file.name.clone();
+        let definition = serde_json::to_string_pretty(&checked.file)?;
+        self.store.save_flow(&name, &definition)?;
+        self.flow_info(&name)
+    }
+
+    /// The flow file, as saved.
+    pub fn export_flow(&self, name: &str) -> Result<String> {
+        Ok(self
+            .store
+            .flow(name)?
+            .ok_or_else(|| Error::UnknownFlow(name.to_string()))?
+            .definition)
+    }
+
+    pub fn flows(&self) -> Result<Vec<FlowInfo>> {
+        self.store.flows()?.iter().map(info_of).collect()
+    }
+
+    pub fn flow_info(&self, name: &str) -> Result<FlowInfo> {
+        let row = self
+            .store
+            .flow(name)?
+            .ok_or_else(|| Error::UnknownFlow(name.to_string()))?;
+        info_of(&row)
+    }
+
+    pub fn set_flow_enabled(&self, name: &str, enabled: bool) -> Result<FlowInfo> {
+        if !self.store.set_flow_enabled(name, enabled)? {
+            return Err(Error::UnknownFlow(name.to_string()));
+        }
+        self.flow_info(name)
+    }
+}
+
+fn info_of(row: &FlowRow) -> Result<FlowInfo> {
+    let file: FlowFile = serde_json::from_str(&row.definition)?;
+    let start = file
+        .nodes
+        .iter()
+        .filter_map(|n| Node::read(n).ok())
+        .find(Node::is_start);
+    let ids: HashSet<&str> = file.nodes.iter().map(|n| n.id.as_str()).collect();
+    Ok(FlowInfo {
+        name: row.name.clone(),
+        enabled: row.enabled,
+        start: start_words(start.as_ref()),
+        nodes: ids.len(),
+        updated_at: row.updated_at.clone(),
+    })
+}
