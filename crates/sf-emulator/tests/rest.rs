@@ -1168,3 +1168,56 @@ async fn composite_with_references_and_rollback() {
     .await;
     assert_eq!(org.emu.api_used(), before + 1);
 }
+
+/// A change still in an open transaction (not visible to queries yet)
+/// holds `latestDateCovered` back to before its stamp: a client resuming
+/// from there sees the record once it commits, never misses it.
+#[tokio::test]
+async fn latest_date_covered_stays_before_a_change_not_yet_visible() {
+    let org = Org::start().await;
+    let iso = |ms: i64| sf_emulator::values::format_datetime(ms).replace('+', "%2B");
+    let t0 = org.emu.now_ms();
+    let early = org
+        .create("Lead", json!({"LastName": "Early", "Company": "C"}))
+        .await;
+    org.control("/settings", json!({"visibilityDelaySecs": 180}))
+        .await;
+    let late = org
+        .create("Lead", json!({"LastName": "Late", "Company": "C"}))
+        .await;
+    org.control("/settings", json!({"visibilityDelaySecs": 0}))
+        .await;
+    let updated = |start: i64| {
+        format!(
+            "{V}/sobjects/Lead/updated/?start={}&end={}",
+            iso(start),
+            iso(t0 + 3_600_000)
+        )
+    };
+    org.emu.advance_clock(std::time::Duration::from_secs(120));
+    let (_, first) = org.get(&updated(t0 - 60_000)).await;
+    let covered =
+        sf_emulator::values::parse_datetime(first["latestDateCovered"].as_str().unwrap()).unwrap();
+    assert!(
+        covered <= t0,
+        "covered up to {covered}, past the open change at {t0}"
+    );
+    assert!(
+        !first["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == &json!(late))
+    );
+    // Committed: the next window, from where the last one ended, has it.
+    org.emu.advance_clock(std::time::Duration::from_secs(120));
+    let (_, second) = org.get(&updated(covered)).await;
+    let ids = second["ids"].as_array().unwrap();
+    assert!(
+        ids.contains(&json!(late)) && ids.contains(&json!(early)),
+        "{second}"
+    );
+    let now_covered =
+        sf_emulator::values::parse_datetime(second["latestDateCovered"].as_str().unwrap()).unwrap();
+    assert!(now_covered > t0 + 180_000, "{second}");
+}

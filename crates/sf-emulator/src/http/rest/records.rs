@@ -305,8 +305,18 @@ pub(super) fn updated(org: &Org, o: usize, req: &Req, deleted: bool) -> Reply {
             "startDate cannot be more than 30 days ago",
         );
     }
-    // Salesforce covers whole minutes, up to the current one.
-    let latest = (end.min(now) / 60_000) * 60_000;
+    // Salesforce covers whole minutes, up to the current one, and never
+    // past a change still in an open transaction (a record not visible
+    // yet): a client resuming from latestDateCovered then sees it commit.
+    let minute = |t: i64| (t / 60_000) * 60_000;
+    let open_since = org.tables[o]
+        .slots
+        .iter()
+        .flatten()
+        .filter(|r| r.visible_at > now)
+        .map(|r| r.deleted_at.unwrap_or(r.modstamp))
+        .min();
+    let latest = minute(end.min(now)).min(open_since.map_or(i64::MAX, minute));
     let d = org.def(o);
     let recs = org.tables[o].slots.iter().flatten();
     if deleted {
