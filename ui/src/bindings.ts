@@ -610,6 +610,8 @@ export type RunRecord_Deserialize = {
 	error?: string | null,
 	/**  The run whose failed rows (or records, for an undo) this one took up. */
 	retry_of?: string | null,
+	/**  The flow whose poll this run is. */
+	flow?: string | null,
 	/**
 	 *  An import that stopped midway (interrupted, cancelled or failed)
 	 *  and can be finished with Resume.
@@ -631,6 +633,8 @@ export type RunRecord_Serialize = {
 	error: string | null,
 	/**  The run whose failed rows (or records, for an undo) this one took up. */
 	retry_of: string | null,
+	/**  The flow whose poll this run is. */
+	flow: string | null,
 	/**
 	 *  An import that stopped midway (interrupted, cancelled or failed)
 	 *  and can be finished with Resume.

@@ -28,11 +28,24 @@ pub enum Command {
     Enable { name: String },
     /// Stop a flow from running.
     Disable { name: String },
+    /// Poll a flow's trigger now and take what changed through its nodes.
+    Run {
+        name: String,
+        /// One poll, then exit (the only way for now; `flows serve` keeps polling).
+        #[arg(long, required = true)]
+        once: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
+    if let Command::Run { name, format, .. } = &cmd {
+        return run_once(name, *format).await;
+    }
     let studio = crate::connections::open_studio()?;
     match cmd {
+        Command::Run { .. } => unreachable!("handled above"),
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal::new(format!("{}: {e}", file.display())))?;
@@ -94,4 +107,31 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn run_once(name: &str, format: Format) -> Result<ExitCode, Fatal> {
+    let studio = crate::connections::open_studio()?;
+    let cancel = studio::runs::Cancel::new();
+    let ran = studio
+        .run_flow_once(name, &studio::runs::QuietHost, &cancel)
+        .await?;
+    match (&ran, format) {
+        (Some(s), Format::Json) => {
+            line(serde_json::to_string(s).map_err(|e| Fatal::new(e.to_string()))?)?
+        }
+        (None, Format::Json) => line(r#"{"run":null,"rows":0}"#)?,
+        (Some(s), Format::Text) => line(format!(
+            "run {}: {} records, {} sent, {} failed ({})",
+            s.run,
+            s.rows,
+            s.succeeded,
+            s.failed,
+            s.status.as_str()
+        ))?,
+        (None, Format::Text) => line(format!("flow {name:?}: nothing changed"))?,
+    }
+    Ok(match ran {
+        Some(s) if s.failed > 0 => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }

@@ -11,6 +11,9 @@ use studio::import::RunJob;
 pub enum Command {
     /// Every run, newest first.
     List {
+        /// Only this flow's runs.
+        #[arg(long)]
+        flow: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -61,9 +64,15 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
         Command::Undo { run, force, format } => {
             crate::import::drive(RunJob::Undo { run, force }, format).await
         }
-        Command::List { format } => {
+        Command::List { flow, format } => {
             let studio = open()?;
-            let runs = studio.runs()?;
+            let runs = match &flow {
+                Some(f) => {
+                    studio.flow_info(f)?;
+                    studio.flow_runs(f)?
+                }
+                None => studio.runs()?,
+            };
             match format {
                 Format::Json => {
                     line(serde_json::to_string(&runs).map_err(|e| Fatal::new(e.to_string()))?)?

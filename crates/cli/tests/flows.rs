@@ -157,3 +157,236 @@ fn what_the_org_lacks_is_named_with_its_node_and_nothing_is_saved() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no flow named \"Nothing\""));
 }
+
+/// A local HTTP endpoint standing in for the ERP: it keeps every request's
+/// `Idempotency-Key` and body, and answers 500 to bodies that ask for it.
+struct Sink {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+fn sink() -> Sink {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let kept = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut key, mut length) = (String::new(), 0usize);
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                let lower = header.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("idempotency-key:") {
+                    key = v.trim().to_string();
+                }
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let body = String::from_utf8(body).unwrap();
+            let status = if body.contains("Fail") {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            kept.lock().unwrap().push((key, body));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            );
+        }
+    });
+    Sink { url, got }
+}
+
+fn run_once(home: &std::path::Path) -> (Option<i32>, Value) {
+    let o = syncstudio(
+        home,
+        &[
+            "flows",
+            "run",
+            "Contacts to the ERP",
+            "--once",
+            "--format",
+            "json",
+        ],
+    );
+    let out = text(&o.stdout);
+    let last = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no output: {}", text(&o.stderr)));
+    (o.status.code(), serde_json::from_str(last).unwrap())
+}
+
+fn import_contacts(home: &std::path::Path, csv: &str, op: &str) {
+    let file = home.join(format!("{op}.csv"));
+    std::fs::write(&file, csv).unwrap();
+    let o = syncstudio(
+        home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            op,
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// The trigger fires once per change, from the moment the flow is enabled:
+/// records already there are passed over, a second poll of the same window
+/// sends nothing again, an edit fires again with a new Idempotency-Key, a
+/// filter stops a record without failing it, and a failing endpoint fails
+/// its record (after retries) without holding up the others.
+#[test]
+fn a_flow_fires_once_per_change_through_its_nodes() {
+    let home = temp("flows-run");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let erp = sink();
+    let log = home.join("log.csv");
+    let mut flow = example("Play");
+    flow["nodes"][2]["params"]["url"] = json!(format!("{}/contacts", erp.url));
+    flow["nodes"][2]["params"]["body"] = json!(
+        "{\"id\": \"{{ record.Id }}\", \"email\": \"{{ record.Email }}\", \"name\": {{ record.LastName | tojson }}}"
+    );
+    flow["nodes"].as_array_mut().unwrap().push(json!({"id": "log", "type": "csv.append", "params": {
+        "path": log.to_str().unwrap(), "columns": {"id": "{{ record.Id }}", "status": "{{ nodes.post.status }}"}}}));
+    flow["edges"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"from": "post", "to": "log"}));
+    assert!(import(&home, &flow).status.success());
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Contacts to the ERP"])
+            .status
+            .success()
+    );
+
+    // Enabled: what is in the org already does not fire.
+    let (code, idle) = run_once(&home);
+    assert_eq!((code, &idle["run"]), (Some(0), &Value::Null), "{idle}");
+
+    import_contacts(
+        &home,
+        "FirstName,LastName,Email\nAnn,Ash,ann@example.com\nBo,Birch,\nCy,Test,cy@example.com\nDi,Fail,di@example.com\nEd,Elm,ed@example.com\n",
+        "insert",
+    );
+    let (code, first) = run_once(&home);
+    // Birch has no Email (the trigger's where); Test is stopped by the
+    // filter; Fail's endpoint answers 500 three times.
+    assert_eq!(code, Some(1), "{first}");
+    assert_eq!(
+        (
+            first["rows"].as_u64(),
+            first["succeeded"].as_u64(),
+            first["failed"].as_u64()
+        ),
+        (Some(4), Some(3), Some(1)),
+        "{first}"
+    );
+    let bodies = |erp: &Sink| -> Vec<String> {
+        erp.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
+    };
+    let sent = bodies(&erp);
+    assert_eq!(
+        sent.iter()
+            .filter(|b| b.contains("ann@example.com"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        sent.iter().filter(|b| b.contains("ed@example.com")).count(),
+        1
+    );
+    assert_eq!(
+        sent.iter().filter(|b| b.contains("di@example.com")).count(),
+        3,
+        "retried"
+    );
+    assert!(
+        !sent.iter().any(|b| b.contains("cy@example.com")),
+        "filtered out"
+    );
+    let errors = std::fs::read_to_string(first["error_file"].as_str().unwrap()).unwrap();
+    assert!(
+        errors.contains("post") && errors.contains("500"),
+        "{errors}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged.lines().count(),
+        3,
+        "a header and Ann's and Ed's rows: {logged}"
+    );
+
+    // The same window polled again: nothing twice.
+    let (code, again) = run_once(&home);
+    assert_eq!((code, &again["run"]), (Some(0), &Value::Null), "{again}");
+    assert_eq!(bodies(&erp).len(), sent.len());
+
+    // An edit fires again, under a new key.
+    let q = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT Id FROM Contact WHERE LastName = 'Ash'",
+            "--format",
+            "json",
+        ],
+    );
+    let ann: Value = serde_json::from_slice(&q.stdout).unwrap();
+    let ann_id = ann[0]["Id"].as_str().unwrap().to_string();
+    import_contacts(&home, &format!("Id,Title\n{ann_id},Buyer\n"), "update");
+    let (code, edit) = run_once(&home);
+    assert_eq!(
+        (code, edit["rows"].as_u64(), edit["updated"].as_u64()),
+        (Some(0), Some(1), Some(1)),
+        "{edit}"
+    );
+    let got = erp.got.lock().unwrap().clone();
+    let ann_keys: Vec<&String> = got
+        .iter()
+        .filter(|(_, b)| b.contains("ann@example.com"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(ann_keys.len(), 2);
+    assert!(ann_keys[0] != ann_keys[1] && ann_keys.iter().all(|k| k.len() == 64));
+
+    let o = syncstudio(
+        &home,
+        &[
+            "runs",
+            "list",
+            "--flow",
+            "Contacts to the ERP",
+            "--format",
+            "json",
+        ],
+    );
+    let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        2,
+        "one run per poll that fired"
+    );
+}

@@ -515,6 +515,7 @@ impl Studio {
             results: None,
             spec: None,
             retry_of: None,
+            flow: None,
         })?;
         on_start(&run.summary.run);
         let mut summary = run.summary.clone();

@@ -182,6 +182,8 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// The run whose failed rows (or records, for an undo) this one took up.
     pub retry_of: Option<String>,
+    /// The flow whose poll this run is.
+    pub flow: Option<String>,
     /// An import that stopped midway (interrupted, cancelled or failed)
     /// and can be finished with Resume.
     pub resumable: bool,
@@ -362,6 +364,8 @@ pub(crate) struct NewRun<'a> {
     /// What started it (an import's options, as JSON), for a retry.
     pub spec: Option<String>,
     pub retry_of: Option<&'a str>,
+    /// The flow whose poll this run is.
+    pub flow: Option<&'a str>,
 }
 
 impl Studio {
@@ -405,8 +409,8 @@ impl Studio {
         };
         self.store.db().execute(
             "INSERT INTO runs (id, kind, connection, object, operation, status, input_file, folder,
-                success_file, error_file, started_at, spec, retry_of)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                success_file, error_file, started_at, spec, retry_of, flow)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 id,
                 new.kind,
@@ -420,6 +424,7 @@ impl Studio {
                 chrono::Utc::now().to_rfc3339(),
                 new.spec,
                 new.retry_of,
+                new.flow,
             ],
         )?;
         tracing::info!(run = %id, kind = new.kind, object = new.object, operation = new.operation, "run started");
@@ -538,6 +543,7 @@ impl Studio {
                     finished_at: r.get("finished_at")?,
                     error: r.get("error")?,
                     retry_of: r.get("retry_of")?,
+                    flow: r.get("flow")?,
                     resumable,
                 })
             })?
@@ -614,6 +620,16 @@ impl Studio {
     /// Every run's summary, newest first (`runs list`).
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
         Ok(self.run_records()?.into_iter().map(|r| r.summary).collect())
+    }
+
+    /// The runs of one flow, newest first.
+    pub fn flow_runs(&self, flow: &str) -> Result<Vec<RunSummary>> {
+        Ok(self
+            .run_records()?
+            .into_iter()
+            .filter(|r| r.flow.as_deref() == Some(flow))
+            .map(|r| r.summary)
+            .collect())
     }
 
     pub fn run(&self, id: &str) -> Result<RunSummary> {

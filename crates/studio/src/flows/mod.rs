@@ -4,6 +4,8 @@
 
 pub mod check;
 pub mod model;
+pub mod run;
+pub mod trigger;
 
 pub use check::Problem;
 pub use model::FlowFile;
@@ -222,7 +224,13 @@ impl Studio {
         info_of(&row)
     }
 
+    /// Enabling a disabled flow starts it afresh: from now (no flood of
+    /// the changes made while it was off), or from its `start`.
     pub fn set_flow_enabled(&self, name: &str, enabled: bool) -> Result<FlowInfo> {
+        let was = self.flow_info(name)?.enabled;
+        if enabled && !was {
+            self.store.clear_flow_state(name)?;
+        }
         if !self.store.set_flow_enabled(name, enabled)? {
             return Err(Error::UnknownFlow(name.to_string()));
         }

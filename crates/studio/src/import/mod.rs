@@ -661,6 +661,7 @@ impl Studio {
                     results: spec.results.as_deref(),
                     spec: serde_json::to_string(&kept).ok(),
                     retry_of: spec.retry_of.as_deref(),
+                    flow: None,
                 })?,
                 None,
             ),

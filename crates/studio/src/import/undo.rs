@@ -216,6 +216,7 @@ impl Studio {
             results: None,
             spec: None,
             retry_of: Some(&first.run),
+            flow: None,
         })?;
         on_start(&run.summary.run);
         let mut summary = run.summary.clone();

@@ -13,6 +13,17 @@ pub(super) const MIGRATION: &str = "CREATE TABLE flows (
     updated_at TEXT NOT NULL
 );";
 
+/// What each flow's start node remembers between polls, and which runs
+/// belong to a flow.
+pub(super) const STATE_MIGRATION: &str = "CREATE TABLE flow_state (
+    flow TEXT NOT NULL,
+    node TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (flow, node)
+);
+ALTER TABLE runs ADD COLUMN flow TEXT;";
+
 /// A flow as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FlowRow {
@@ -70,5 +81,36 @@ impl Store {
             params![name, enabled, now()],
         )?;
         Ok(n > 0)
+    }
+}
+
+impl Store {
+    /// A node's saved state (JSON), if any.
+    pub(crate) fn flow_state(&self, flow: &str, node: &str) -> Result<Option<String>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT state FROM flow_state WHERE flow = ?1 AND node = ?2",
+                params![flow, node],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub(crate) fn save_flow_state(&self, flow: &str, node: &str, state: &str) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO flow_state (flow, node, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(flow, node) DO UPDATE SET state = excluded.state,
+                 updated_at = excluded.updated_at",
+            params![flow, node, state, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a flow's state: enabled again, it starts afresh.
+    pub(crate) fn clear_flow_state(&self, flow: &str) -> Result<()> {
+        self.db()
+            .execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        Ok(())
     }
 }

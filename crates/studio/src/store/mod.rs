@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// How many migrations this version has: the schema it writes.
-const MIGRATIONS: usize = 6;
+const MIGRATIONS: usize = 7;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -51,6 +51,7 @@ fn migrations() -> Migrations<'static> {
         M::up(crate::runs::migration()),
         M::up(crate::runs::samples_migration()),
         M::up(flows::MIGRATION),
+        M::up(flows::STATE_MIGRATION),
     ])
 }
 

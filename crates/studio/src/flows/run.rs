@@ -1,0 +1,523 @@
+//! A flow's poll as a run: the trigger's changes, each taken through the
+//! nodes after it, each record's outcome written down. A record counts as
+//! done (in the trigger's saved state) only once its actions finished: a
+//! poll killed midway sends again only the record it was on, with the
+//! same `Idempotency-Key`.
+
+use super::check::{self, Checked};
+use super::model::{BranchSide, Node};
+use super::trigger::{self, Change, TriggerState};
+use crate::Studio;
+use crate::error::{Error, Result};
+use crate::runs::{Cancel, NewRun, RunHost, RunProgress, RunStatus, RunSummary};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Tries of an HTTP request that failed on the way or with a 5xx or 429.
+const HTTP_TRIES: u32 = 3;
+
+/// What one node did with one record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeOutcome {
+    pub node: String,
+    /// `ok`, `filtered` (a filter or branch stopped the record here) or
+    /// `failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub output: Value,
+}
+
+/// The key an action sends with a record's change: the same for a given
+/// flow, node, record and change, so a resend after a crash is recognised.
+pub fn idempotency_key(flow: &str, node: &str, id: &str, stamp: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [flow, node, id, stamp] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn render(
+    env: &minijinja::Environment,
+    text: &str,
+    ctx: &Value,
+) -> std::result::Result<String, String> {
+    env.render_str(text, ctx).map_err(|e| e.to_string())
+}
+
+fn truth(
+    env: &minijinja::Environment,
+    expr: &str,
+    ctx: &Value,
+) -> std::result::Result<bool, String> {
+    env.compile_expression(expr)
+        .and_then(|x| x.eval(ctx))
+        .map(|v| v.is_true())
+        .map_err(|e| e.to_string())
+}
+
+/// Rendered fields for a Salesforce write: an empty value is null.
+fn rendered_fields(
+    env: &minijinja::Environment,
+    fields: &indexmap::IndexMap<String, String>,
+    ctx: &Value,
+) -> std::result::Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for (k, t) in fields {
+        let v = render(env, t, ctx)?;
+        out.insert(
+            k.clone(),
+            if v.is_empty() {
+                Value::Null
+            } else {
+                Value::String(v)
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl Studio {
+    /// One poll of a flow (enabled or not): a run when records fired,
+    /// None when nothing did (an idle poll is one API call).
+    pub async fn run_flow_once(
+        &self,
+        name: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<Option<RunSummary>> {
+        let definition = self.export_flow(name)?;
+        let flow = super::parse(&definition)?;
+        let Some(Node::Trigger(params)) = flow.nodes.get(&flow.start) else {
+            return Err(Error::Invalid(format!(
+                "flow {name:?} starts on a schedule; scheduled flows do not run yet in this version"
+            )));
+        };
+        let (_, client) = self.client(&params.connection).await?;
+        let calls_before = client.calls_sent();
+        let mut state: TriggerState = self
+            .store
+            .flow_state(name, &flow.start)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let first = state.since.is_none();
+        if first {
+            state.since = Some(match params.start.as_deref() {
+                None | Some("now") => covered(&client, &params.object, None).await?,
+                Some(at) => at.to_string(),
+            });
+        }
+        let since = state.since.clone().unwrap_or_default();
+        let records: Vec<Value> = {
+            use futures::TryStreamExt;
+            client
+                .query(&trigger::soql(params, &since), false)
+                .try_collect()
+                .await?
+        };
+        let before = state.clone();
+        // A trigger that starts from now passes over what is there.
+        let pass_over = first && matches!(params.start.as_deref(), None | Some("now"));
+        let fired = trigger::changes(params, &mut state, records, pass_over);
+        let save = |s: &TriggerState| -> Result<()> {
+            self.store
+                .save_flow_state(name, &flow.start, &serde_json::to_string(s)?)
+        };
+        if fired.is_empty() {
+            if !state.seen.is_empty() && !pass_over {
+                let latest = covered(&client, &params.object, Some(&since)).await?;
+                trigger::advance(&mut state, &latest);
+            }
+            save(&state)?;
+            return Ok(None);
+        }
+        // Saved as done: everything but the records still to fire.
+        let mut done = state.clone();
+        for c in &fired {
+            match before.seen.get(&c.id) {
+                Some(prev) => done.seen.insert(c.id.clone(), prev.clone()),
+                None => done.seen.remove(&c.id),
+            };
+        }
+        save(&done)?;
+        let handle = self.start_run(NewRun {
+            kind: "flow",
+            connection: &params.connection,
+            object: &params.object,
+            operation: "flow",
+            input_file: None,
+            results: None,
+            spec: None,
+            retry_of: None,
+            flow: Some(name),
+        })?;
+        let mut summary = handle.summary.clone();
+        let folder = self.runs_folder().join(&summary.run);
+        let mut ok = csv::Writer::from_path(&summary.success_file)?;
+        ok.write_record(["Id", "SystemModstamp", "event"])?;
+        let mut bad = csv::Writer::from_path(&summary.error_file)?;
+        bad.write_record(["Id", "SystemModstamp", "node", "sf__Error"])?;
+        let mut outcomes = csv::Writer::from_path(folder.join("outcomes.csv"))?;
+        outcomes.write_record([
+            "Id",
+            "SystemModstamp",
+            "node",
+            "status",
+            "error",
+            "duration_ms",
+        ])?;
+        let started = Instant::now();
+        let total = fired.len() as u64;
+        let mut stopped = false;
+        for change in fired {
+            if cancel.is_cancelled() {
+                stopped = true;
+                break;
+            }
+            let run = self.take_through(name, &flow, &change).await;
+            summary.rows += 1;
+            for o in &run {
+                outcomes.write_record([
+                    change.id.as_str(),
+                    change.stamp.as_str(),
+                    o.node.as_str(),
+                    o.status,
+                    o.error.as_deref().unwrap_or_default(),
+                    &o.duration_ms.to_string(),
+                ])?;
+            }
+            match run.iter().find(|o| o.status == "failed") {
+                Some(f) => {
+                    summary.failed += 1;
+                    bad.write_record([
+                        change.id.as_str(),
+                        change.stamp.as_str(),
+                        f.node.as_str(),
+                        f.error.as_deref().unwrap_or_default(),
+                    ])?;
+                }
+                None => {
+                    summary.succeeded += 1;
+                    match change.event {
+                        trigger::Event::Created => summary.created += 1,
+                        trigger::Event::Updated => summary.updated += 1,
+                    }
+                    let event = serde_json::to_value(change.event)?;
+                    ok.write_record([
+                        change.id.as_str(),
+                        change.stamp.as_str(),
+                        event.as_str().unwrap_or_default(),
+                    ])?;
+                }
+            }
+            ok.flush()?;
+            bad.flush()?;
+            outcomes.flush()?;
+            done.seen.insert(change.id.clone(), change.stamp.clone());
+            save(&done)?;
+            summary.api_calls = client.calls_sent() - calls_before;
+            self.save_run(&summary, None, false)?;
+            host.progress(&RunProgress {
+                run: summary.run.clone(),
+                rows_done: summary.rows,
+                rows_total: Some(total),
+                api_calls: summary.api_calls,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        if !stopped {
+            let latest = covered(&client, &params.object, Some(&since)).await?;
+            trigger::advance(&mut done, &latest);
+            save(&done)?;
+        }
+        summary.api_calls = client.calls_sent() - calls_before;
+        summary.status = if stopped {
+            RunStatus::Cancelled
+        } else if summary.failed > 0 {
+            RunStatus::CompletedWithErrors
+        } else {
+            RunStatus::Completed
+        };
+        self.save_run(&summary, None, true)?;
+        tracing::info!(flow = name, run = %summary.run, records = summary.rows, failed = summary.failed, "flow poll finished");
+        Ok(Some(summary))
+    }
+
+    /// Takes one change through the nodes after the trigger, in order.
+    async fn take_through(
+        &self,
+        flow_name: &str,
+        flow: &Checked,
+        change: &Change,
+    ) -> Vec<NodeOutcome> {
+        let env = check::environment();
+        let mut outputs: Map<String, Value> = Map::new();
+        let mut reached: HashSet<&str> = HashSet::from([flow.start.as_str()]);
+        let mut branch_side: HashMap<&str, BranchSide> = HashMap::new();
+        let mut out = vec![];
+        for id in flow.order.iter().filter(|id| **id != flow.start) {
+            let comes = flow.file.edges.iter().any(|e| {
+                e.to == *id
+                    && reached.contains(e.from.as_str())
+                    && (e.branch.is_none() || e.branch == branch_side.get(e.from.as_str()).copied())
+            });
+            if !comes {
+                continue;
+            }
+            let ctx = json!({"record": change.record, "nodes": outputs});
+            let began = Instant::now();
+            let node = &flow.nodes[id];
+            let result = self.do_node(flow_name, id, node, &env, &ctx, change).await;
+            let duration_ms = began.elapsed().as_millis() as u64;
+            let (status, error, output) = match result {
+                Ok(Step::Go(v)) => ("ok", None, v),
+                Ok(Step::Stop) => ("filtered", None, Value::Null),
+                Ok(Step::Side(side)) => {
+                    branch_side.insert(id, side);
+                    ("ok", None, json!({"result": side == BranchSide::Then}))
+                }
+                Err(e) => ("failed", Some(e), Value::Null),
+            };
+            if status == "ok" {
+                reached.insert(id);
+                outputs.insert(id.clone(), output.clone());
+            }
+            out.push(NodeOutcome {
+                node: id.clone(),
+                status,
+                error,
+                duration_ms,
+                output,
+            });
+        }
+        out
+    }
+
+    async fn do_node(
+        &self,
+        flow_name: &str,
+        id: &str,
+        node: &Node,
+        env: &minijinja::Environment<'_>,
+        ctx: &Value,
+        change: &Change,
+    ) -> std::result::Result<Step, String> {
+        let client = |conn: &str| {
+            let conn = conn.to_string();
+            async move {
+                self.client(&conn)
+                    .await
+                    .map(|(_, c)| c)
+                    .map_err(|e| e.to_string())
+            }
+        };
+        Ok(match node {
+            Node::Trigger(_) | Node::Schedule(_) => Step::Go(Value::Null),
+            Node::Filter(p) => {
+                if truth(env, &p.condition, ctx)? {
+                    Step::Go(json!({"passed": true}))
+                } else {
+                    Step::Stop
+                }
+            }
+            Node::Branch(p) => Step::Side(if truth(env, &p.condition, ctx)? {
+                BranchSide::Then
+            } else {
+                BranchSide::Else
+            }),
+            Node::Set(p) => {
+                let mut out = Map::new();
+                for (k, t) in &p.fields {
+                    out.insert(k.clone(), Value::String(render(env, t, ctx)?));
+                }
+                Step::Go(Value::Object(out))
+            }
+            Node::Http(p) => {
+                let key = idempotency_key(flow_name, id, &change.id, &change.stamp);
+                Step::Go(http_send(env, p, ctx, &key).await?)
+            }
+            Node::CsvAppend(p) => {
+                let path = render(env, &p.path, ctx)?;
+                let mut row = vec![];
+                for t in p.columns.values() {
+                    row.push(render(env, t, ctx)?);
+                }
+                append_csv(&path, p.columns.keys(), &row).map_err(|e| format!("{path}: {e}"))?;
+                Step::Go(json!({"path": path}))
+            }
+            Node::Create(p) => {
+                let c = client(&p.connection).await?;
+                let fields = rendered_fields(env, &p.fields, ctx)?;
+                let id = c
+                    .create(&p.object, &Value::Object(fields))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Step::Go(json!({"id": id, "created": true}))
+            }
+            Node::Update(p) => {
+                let c = client(&p.connection).await?;
+                let target = render(env, &p.id, ctx)?;
+                let fields = rendered_fields(env, &p.fields, ctx)?;
+                c.update(&p.object, &target, &Value::Object(fields))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Step::Go(json!({"id": target}))
+            }
+            Node::Upsert(p) => {
+                let c = client(&p.connection).await?;
+                let mut fields = rendered_fields(env, &p.fields, ctx)?;
+                let key = fields
+                    .remove(&p.external_id)
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| format!("the external id {} rendered empty", p.external_id))?;
+                let answer = c
+                    .upsert(&p.object, &p.external_id, &key, &Value::Object(fields))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Step::Go(serde_json::to_value(answer).unwrap_or(Value::Null))
+            }
+            Node::Delete(p) => {
+                let c = client(&p.connection).await?;
+                let target = render(env, &p.id, ctx)?;
+                let object = p.object.clone().unwrap_or_else(|| "sobject".into());
+                c.delete(&object, &target)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Step::Go(json!({"id": target, "deleted": true}))
+            }
+            Node::Get(p) => {
+                let c = client(&p.connection).await?;
+                let target = render(env, &p.id, ctx)?;
+                let fields: Vec<&str> = p.fields.iter().map(String::as_str).collect();
+                let mut v = c
+                    .get(&p.object, &target, Some(&fields))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("attributes");
+                }
+                Step::Go(v)
+            }
+            Node::Query(_) | Node::Search(_) | Node::Request(_) => {
+                return Err("this action does not run yet in this version".into());
+            }
+        })
+    }
+}
+
+enum Step {
+    Go(Value),
+    Stop,
+    Side(BranchSide),
+}
+
+async fn http_send(
+    env: &minijinja::Environment<'_>,
+    p: &super::model::HttpParams,
+    ctx: &Value,
+    key: &str,
+) -> std::result::Result<Value, String> {
+    let url = render(env, &p.url, ctx)?;
+    let body = p.body.as_deref().map(|b| render(env, b, ctx)).transpose()?;
+    let mut headers = vec![];
+    for (k, t) in &p.headers {
+        headers.push((k.clone(), render(env, t, ctx)?));
+    }
+    let method = reqwest::Method::from_bytes(p.method.to_ascii_uppercase().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 1..=HTTP_TRIES {
+        let mut req = http
+            .request(method.clone(), &url)
+            .header("Idempotency-Key", key);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if let Some(b) = &body {
+            req = req.body(b.clone());
+        }
+        match req.send().await {
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                if status.is_success() {
+                    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                    return Ok(json!({"status": status.as_u16(), "body": body}));
+                }
+                last = format!(
+                    "{method} {url} answered {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                );
+                if !(status.is_server_error() || status.as_u16() == 429) {
+                    return Err(last);
+                }
+            }
+            Err(e) => last = format!("{method} {url}: {e}"),
+        }
+        if attempt < HTTP_TRIES {
+            tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 1))).await;
+        }
+    }
+    Err(last)
+}
+
+fn append_csv<'a>(
+    path: &str,
+    header: impl Iterator<Item = &'a String>,
+    row: &[String],
+) -> std::io::Result<()> {
+    let new = std::fs::metadata(path)
+        .map(|m| m.len() == 0)
+        .unwrap_or(true);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let mut w = csv::Writer::from_writer(f);
+    if new {
+        w.write_record(header)?;
+    }
+    w.write_record(row)?;
+    w.flush()?;
+    let mut f = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    f.flush()
+}
+
+/// The org's `latestDateCovered` for an object's changes from `since`
+/// (or from an hour ago): where the next window can start safely.
+async fn covered(client: &salesforce::Client, object: &str, since: Option<&str>) -> Result<String> {
+    let now = chrono::Utc::now();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    let start = match since {
+        Some(s) => s.to_string(),
+        None => fmt(now - chrono::Duration::hours(1)),
+    };
+    // The org caps the end at its own now: this machine's clock only has
+    // to be roughly right.
+    let end = fmt(now + chrono::Duration::hours(1));
+    let v = client
+        .request(
+            reqwest::Method::GET,
+            &format!("sobjects/{object}/updated/"),
+            &[("start", start.as_str()), ("end", end.as_str())],
+            None,
+        )
+        .await?
+        .unwrap_or(Value::Null);
+    v["latestDateCovered"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Invalid(format!("getUpdated for {object} gave no latestDateCovered")))
+}
