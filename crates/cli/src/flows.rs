@@ -28,6 +28,9 @@ pub enum Command {
     Enable { name: String },
     /// Stop a flow from running.
     Disable { name: String },
+    /// Run every enabled flow, each at its interval, until Ctrl-C or
+    /// SIGTERM (the record under way is finished first).
+    Serve,
     /// Poll a flow's trigger now and take what changed through its nodes.
     Run {
         name: String,
@@ -43,9 +46,12 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     if let Command::Run { name, format, .. } = &cmd {
         return run_once(name, *format).await;
     }
+    if let Command::Serve = cmd {
+        return serve().await;
+    }
     let studio = crate::connections::open_studio()?;
     match cmd {
-        Command::Run { .. } => unreachable!("handled above"),
+        Command::Run { .. } | Command::Serve => unreachable!("handled above"),
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal::new(format!("{}: {e}", file.display())))?;
@@ -134,4 +140,28 @@ async fn run_once(name: &str, format: Format) -> Result<ExitCode, Fatal> {
         Some(s) if s.failed > 0 => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
+}
+
+async fn serve() -> Result<ExitCode, Fatal> {
+    let studio = crate::connections::open_studio()?;
+    let stop = studio::runs::Cancel::new();
+    let stopper = stop.clone();
+    let signal = crate::stop_requested();
+    tokio::spawn(async move {
+        let how = signal.await;
+        tracing::info!("{how}: stopping after the record under way");
+        stopper.cancel();
+    });
+    let holder = studio::flows::serve::holder_name("syncstudio flows serve");
+    let enabled = studio.flows()?.iter().filter(|f| f.enabled).count();
+    crate::output::note(format!(
+        "syncstudio: running {enabled} enabled flow(s) as {holder}; Ctrl-C stops"
+    ));
+    studio
+        .serve_flows(&holder, &stop, &|event| {
+            crate::output::note(format!("syncstudio: {event}"))
+        })
+        .await?;
+    crate::output::note("syncstudio: stopped");
+    Ok(ExitCode::SUCCESS)
 }

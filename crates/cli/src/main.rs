@@ -203,6 +203,8 @@ async fn main() -> ExitCode {
             | runs::Command::Resume { .. }),
         ) => runs::run(c).await,
         Command::Runs(c) => interruptible(runs::run(c)).await,
+        // Serve stops itself at Ctrl-C, after the record under way.
+        Command::Flows(c @ flows::Command::Serve) => flows::run(c).await,
         Command::Flows(c) => interruptible(flows::run(c)).await,
     };
     match result {

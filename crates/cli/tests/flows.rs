@@ -390,3 +390,114 @@ fn a_flow_fires_once_per_change_through_its_nodes() {
         "one run per poll that fired"
     );
 }
+
+fn serve(home: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(BIN)
+        .args(["flows", "serve"])
+        .env("SYNCSTUDIO_HOME", home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the sink to hold a body containing `what`.
+fn wait_for(erp: &Sink, what: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !erp
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, b)| b.contains(what))
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "{what} never reached the ERP"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `flows serve` runs enabled flows at their interval; a second runner
+/// leaves a flow held by the first (and says so) and takes it over once
+/// the first stops on SIGTERM.
+#[test]
+fn serve_runs_enabled_flows_and_one_runner_holds_a_flow() {
+    use std::io::Read;
+    let home = temp("flows-serve");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let erp = sink();
+    let mut flow = example("Play");
+    flow["nodes"][0]["params"]["every_seconds"] = json!(1);
+    flow["nodes"][2]["params"]["url"] = json!(format!("{}/contacts", erp.url));
+    assert!(import(&home, &flow).status.success());
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Contacts to the ERP"])
+            .status
+            .success()
+    );
+
+    let mut first = serve(&home);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    import_contacts(&home, "LastName,Email\nOne,one@example.com\n", "insert");
+    wait_for(&erp, "one@example.com");
+
+    let mut second = serve(&home);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = first.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = first.wait().unwrap();
+    assert!(status.success(), "a graceful stop: {status:?}");
+    let mut said = String::new();
+    first
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(said.contains("stopped"), "{said}");
+
+    import_contacts(&home, "LastName,Email\nTwo,two@example.com\n", "insert");
+    wait_for(&erp, "two@example.com");
+    let pid = second.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(second.wait().unwrap().success());
+    let mut said = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(
+        said.contains("is run by syncstudio flows serve (pid"),
+        "the second says who holds it: {said}"
+    );
+    let got = erp.got.lock().unwrap();
+    assert_eq!(
+        got.iter()
+            .filter(|(_, b)| b.contains("one@example.com"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        got.iter()
+            .filter(|(_, b)| b.contains("two@example.com"))
+            .count(),
+        1
+    );
+}

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod model;
 pub mod run;
+pub mod serve;
 pub mod trigger;
 
 pub use check::Problem;

@@ -22,7 +22,12 @@ pub(super) const STATE_MIGRATION: &str = "CREATE TABLE flow_state (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (flow, node)
 );
-ALTER TABLE runs ADD COLUMN flow TEXT;";
+ALTER TABLE runs ADD COLUMN flow TEXT;
+CREATE TABLE flow_leases (
+    flow TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+);";
 
 /// A flow as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -111,6 +116,42 @@ impl Store {
     pub(crate) fn clear_flow_state(&self, flow: &str) -> Result<()> {
         self.db()
             .execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Takes or renews a flow's lease for `holder` until `expires_ms`;
+    /// answers who holds it instead when another holder's has not run out.
+    pub(crate) fn take_flow_lease(
+        &self,
+        flow: &str,
+        holder: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<std::result::Result<(), String>> {
+        let db = self.db();
+        let taken = db.execute(
+            "INSERT INTO flow_leases (flow, holder, expires_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT(flow) DO UPDATE SET holder = excluded.holder,
+                 expires_ms = excluded.expires_ms
+             WHERE flow_leases.holder = excluded.holder OR flow_leases.expires_ms < ?4",
+            params![flow, holder, expires_ms, now_ms],
+        )?;
+        if taken > 0 {
+            return Ok(Ok(()));
+        }
+        let other: String = db.query_row(
+            "SELECT holder FROM flow_leases WHERE flow = ?1",
+            [flow],
+            |r| r.get(0),
+        )?;
+        Ok(Err(other))
+    }
+
+    pub(crate) fn release_flow_leases(&self, holder: &str) -> Result<()> {
+        self.db()
+            .execute("DELETE FROM flow_leases WHERE holder = ?1", [holder])?;
         Ok(())
     }
 }

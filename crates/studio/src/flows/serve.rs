@@ -1,0 +1,100 @@
+//! Running enabled flows until told to stop: each polled at its trigger's
+//! interval, one runner per flow (a lease in SQLite, renewed at each poll;
+//! a second runner says who holds it and leaves that flow alone).
+
+use super::model::Node;
+use crate::Studio;
+use crate::error::Result;
+use crate::runs::{Cancel, QuietHost};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How this process names itself in a lease.
+pub fn holder_name(role: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this machine".into());
+    format!("{role} (pid {} on {host})", std::process::id())
+}
+
+impl Studio {
+    /// Polls every enabled flow at its interval until `stop` is cancelled
+    /// (a poll under way finishes its record first). `on_event` hears
+    /// each line worth telling the user.
+    pub async fn serve_flows(
+        &self,
+        holder: &str,
+        stop: &Cancel,
+        on_event: &(dyn Fn(&str) + Sync),
+    ) -> Result<()> {
+        let mut due: HashMap<String, Instant> = HashMap::new();
+        let mut held_elsewhere: HashMap<String, String> = HashMap::new();
+        while !stop.is_cancelled() {
+            let now = Instant::now();
+            let flows = self.flows()?;
+            let mut next_wake = now + Duration::from_secs(5);
+            for f in flows.iter().filter(|f| f.enabled) {
+                let every = self.flow_interval(&f.name).unwrap_or(60);
+                let at = *due.entry(f.name.clone()).or_insert(now);
+                if at > now {
+                    next_wake = next_wake.min(at);
+                    continue;
+                }
+                let wall = chrono::Utc::now().timestamp_millis();
+                let ttl = (every as i64 * 3 * 1000).max(60_000);
+                match self
+                    .store
+                    .take_flow_lease(&f.name, holder, wall, wall + ttl)?
+                {
+                    Err(other) => {
+                        if held_elsewhere.get(&f.name) != Some(&other) {
+                            on_event(&format!(
+                                "flow {:?} is run by {other}; leaving it to that runner",
+                                f.name
+                            ));
+                            held_elsewhere.insert(f.name.clone(), other);
+                        }
+                    }
+                    Ok(()) => {
+                        held_elsewhere.remove(&f.name);
+                        match self.run_flow_once(&f.name, &QuietHost, stop).await {
+                            Ok(Some(s)) => on_event(&format!(
+                                "flow {:?}: run {} took {} records, {} failed",
+                                f.name, s.run, s.rows, s.failed
+                            )),
+                            Ok(None) => {}
+                            Err(e) => {
+                                tracing::warn!(flow = %f.name, "poll failed: {e}");
+                                on_event(&format!("flow {:?}: the poll failed: {e}", f.name));
+                            }
+                        }
+                    }
+                }
+                let next = Instant::now() + Duration::from_secs(every);
+                due.insert(f.name.clone(), next);
+                next_wake = next_wake.min(next);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_wake.into()) => {}
+                _ = stop.cancelled() => {}
+            }
+        }
+        self.store.release_flow_leases(holder)?;
+        Ok(())
+    }
+
+    fn flow_interval(&self, name: &str) -> Option<u64> {
+        let checked = super::parse(&self.export_flow(name).ok()?).ok()?;
+        match checked.nodes.get(&checked.start)? {
+            Node::Trigger(t) => Some(t.every_seconds.max(1)),
+            Node::Schedule(s) => s
+                .every_seconds
+                .or(s.every_minutes.map(|m| m * 60))
+                .or(s.every_hours.map(|h| h * 3600)),
+            _ => None,
+        }
+    }
+}
