@@ -28,6 +28,13 @@ pub enum Command {
     Enable { name: String },
     /// Stop a flow from running.
     Disable { name: String },
+    /// Try a flow on the latest record its trigger matches, writing
+    /// nothing: steps run, each action shows what it would send.
+    Test {
+        name: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Run every enabled flow, each at its interval, until Ctrl-C or
     /// SIGTERM (the record under way is finished first).
     Serve,
@@ -52,6 +59,32 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     let studio = crate::connections::open_studio()?;
     match cmd {
         Command::Run { .. } | Command::Serve => unreachable!("handled above"),
+        Command::Test { name, format } => {
+            let t = studio.test_flow(&name).await?;
+            match format {
+                Format::Json => {
+                    line(serde_json::to_string(&t).map_err(|e| Fatal::new(e.to_string()))?)?
+                }
+                Format::Text => {
+                    let Some(record) = &t.record else {
+                        line(format!("flow {name:?}: no record matches its trigger yet"))?;
+                        return Ok(ExitCode::SUCCESS);
+                    };
+                    line(format!(
+                        "record {}",
+                        record["Id"].as_str().unwrap_or_default()
+                    ))?;
+                    for n in &t.nodes {
+                        let what = match (&n.error, n.status) {
+                            (Some(e), _) => format!("failed: {e}"),
+                            (None, "filtered") => "stops the record here".to_string(),
+                            (None, _) => n.output.to_string(),
+                        };
+                        line(format!("  {}: {what}", n.node))?;
+                    }
+                }
+            }
+        }
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Fatal::new(format!("{}: {e}", file.display())))?;

@@ -501,3 +501,53 @@ fn serve_runs_enabled_flows_and_one_runner_holds_a_flow() {
         1
     );
 }
+
+/// `flows test` takes the latest matching record through the flow and
+/// shows what each action would send, sending and writing nothing.
+#[test]
+fn test_shows_what_each_node_would_send_and_sends_nothing() {
+    let home = temp("flows-test");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let erp = sink();
+    let mut flow = example("Play");
+    flow["nodes"][2]["params"]["url"] = json!(format!("{}/contacts/{{{{ record.Id }}}}", erp.url));
+    assert!(import(&home, &flow).status.success());
+    import_contacts(
+        &home,
+        "LastName,Email\nLatest,latest@example.com\n",
+        "insert",
+    );
+    let o = syncstudio(
+        &home,
+        &["flows", "test", "Contacts to the ERP", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let t: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(t["record"]["LastName"], "Latest");
+    let id = t["record"]["Id"].as_str().unwrap();
+    let post = t["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == "post")
+        .unwrap();
+    let would = &post["output"]["would_send"];
+    assert_eq!(would["method"], "POST");
+    assert_eq!(would["url"], format!("{}/contacts/{id}", erp.url));
+    assert!(
+        would["body"]
+            .as_str()
+            .unwrap()
+            .contains("latest@example.com")
+    );
+    assert_eq!(
+        would["headers"]["Idempotency-Key"].as_str().unwrap().len(),
+        64
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(erp.got.lock().unwrap().is_empty(), "nothing sent");
+    // The trigger's state is untouched: enabling starts from now as ever.
+    let (_, first) = run_once(&home);
+    assert_eq!(first["run"], Value::Null, "{first}");
+}

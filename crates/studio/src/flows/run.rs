@@ -179,7 +179,7 @@ impl Studio {
                 stopped = true;
                 break;
             }
-            let run = self.take_through(name, &flow, &change).await;
+            let run = self.take_through(name, &flow, &change, false).await;
             summary.rows += 1;
             for o in &run {
                 outcomes.write_record([
@@ -248,12 +248,14 @@ impl Studio {
         Ok(Some(summary))
     }
 
-    /// Takes one change through the nodes after the trigger, in order.
+    /// Takes one change through the nodes after the trigger, in order;
+    /// `dry`: actions are rendered (what they would send), not done.
     async fn take_through(
         &self,
         flow_name: &str,
         flow: &Checked,
         change: &Change,
+        dry: bool,
     ) -> Vec<NodeOutcome> {
         let env = check::environment();
         let mut outputs: Map<String, Value> = Map::new();
@@ -272,7 +274,12 @@ impl Studio {
             let ctx = json!({"record": change.record, "nodes": outputs});
             let began = Instant::now();
             let node = &flow.nodes[id];
-            let result = self.do_node(flow_name, id, node, &env, &ctx, change).await;
+            let result =
+                if dry && let Some(would) = would_send(flow_name, id, node, &env, &ctx, change) {
+                    would.map(Step::Go)
+                } else {
+                    self.do_node(flow_name, id, node, &env, &ctx, change).await
+                };
             let duration_ms = began.elapsed().as_millis() as u64;
             let (status, error, output) = match result {
                 Ok(Step::Go(v)) => ("ok", None, v),
@@ -407,6 +414,125 @@ impl Studio {
             Node::Query(_) | Node::Search(_) | Node::Request(_) => {
                 return Err("this action does not run yet in this version".into());
             }
+        })
+    }
+}
+
+/// What an action would send, rendered but not sent (None for steps,
+/// which run as they are).
+fn would_send(
+    flow_name: &str,
+    id: &str,
+    node: &Node,
+    env: &minijinja::Environment<'_>,
+    ctx: &Value,
+    change: &Change,
+) -> Option<std::result::Result<Value, String>> {
+    let r = |t: &str| render(env, t, ctx);
+    let fields = |f: &indexmap::IndexMap<String, String>| rendered_fields(env, f, ctx);
+    let would = (|| -> std::result::Result<Value, String> {
+        Ok(match node {
+            Node::Http(p) => {
+                let mut headers = Map::new();
+                for (k, t) in &p.headers {
+                    headers.insert(k.clone(), Value::String(r(t)?));
+                }
+                headers.insert(
+                    "Idempotency-Key".into(),
+                    Value::String(idempotency_key(flow_name, id, &change.id, &change.stamp)),
+                );
+                json!({"would_send": {"method": p.method.to_ascii_uppercase(), "url": r(&p.url)?,
+                    "headers": headers, "body": p.body.as_deref().map(r).transpose()?}})
+            }
+            Node::CsvAppend(p) => {
+                let mut row = Map::new();
+                for (k, t) in &p.columns {
+                    row.insert(k.clone(), Value::String(r(t)?));
+                }
+                json!({"would_append": {"path": r(&p.path)?, "row": row}})
+            }
+            Node::Create(p) => {
+                json!({"would_create": {"object": p.object, "fields": fields(&p.fields)?}})
+            }
+            Node::Update(p) => {
+                json!({"would_update": {"object": p.object, "id": r(&p.id)?, "fields": fields(&p.fields)?}})
+            }
+            Node::Upsert(p) => {
+                json!({"would_upsert": {"object": p.object, "external_id": p.external_id, "fields": fields(&p.fields)?}})
+            }
+            Node::Delete(p) => json!({"would_delete": {"id": r(&p.id)?}}),
+            Node::Get(p) => json!({"would_get": {"object": p.object, "id": r(&p.id)?}}),
+            Node::Query(_) | Node::Search(_) | Node::Request(_) => {
+                json!({"would_call": node_type(node)})
+            }
+            _ => return Err(String::new()),
+        })
+    })();
+    match would {
+        Err(e) if e.is_empty() => None,
+        other => Some(other),
+    }
+}
+
+fn node_type(node: &Node) -> &'static str {
+    match node {
+        Node::Query(_) => "salesforce.query",
+        Node::Search(_) => "salesforce.search",
+        Node::Request(_) => "salesforce.request",
+        _ => "",
+    }
+}
+
+/// A flow tried on one record without writing anything.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowTest {
+    /// The record the trigger would hand over (the latest that matches).
+    pub record: Option<Value>,
+    pub nodes: Vec<NodeOutcome>,
+}
+
+impl Studio {
+    /// Takes the latest record the trigger matches through the flow:
+    /// steps run, actions are rendered (what each would send), nothing
+    /// is written and the trigger's state is left alone.
+    pub async fn test_flow(&self, name: &str) -> Result<FlowTest> {
+        let flow = super::parse(&self.export_flow(name)?)?;
+        let Some(Node::Trigger(params)) = flow.nodes.get(&flow.start) else {
+            return Err(Error::Invalid(format!(
+                "flow {name:?} starts on a schedule; only trigger flows can be tested yet"
+            )));
+        };
+        let (_, client) = self.client(&params.connection).await?;
+        let mut soql = trigger::soql(params, "1970-01-01T00:00:00Z");
+        soql = soql.replace(
+            " ORDER BY SystemModstamp, Id",
+            " ORDER BY SystemModstamp DESC, Id DESC LIMIT 1",
+        );
+        let page = client.query_page(&soql, false).await?;
+        let Some(Value::Object(mut record)) = page.records.into_iter().next() else {
+            return Ok(FlowTest {
+                record: None,
+                nodes: vec![],
+            });
+        };
+        record.remove("attributes");
+        let text = |k: &str| {
+            record
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let change = Change {
+            id: text("Id"),
+            stamp: text("SystemModstamp"),
+            event: trigger::Event::Updated,
+            record: record.clone(),
+        };
+        let nodes = self.take_through(name, &flow, &change, true).await;
+        Ok(FlowTest {
+            record: Some(Value::Object(record)),
+            nodes,
         })
     }
 }
