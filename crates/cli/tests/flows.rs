@@ -551,3 +551,85 @@ fn test_shows_what_each_node_would_send_and_sends_nothing() {
     let (_, first) = run_once(&home);
     assert_eq!(first["run"], Value::Null, "{first}");
 }
+
+/// Steps and Salesforce actions together: a Contact's last name is looked
+/// up among Accounts (Get Records), a branch updates the Account found or
+/// creates one, a `set` node computes the text, and a REST request reads
+/// the result back.
+#[test]
+fn steps_and_salesforce_actions_write_what_the_record_says() {
+    let home = temp("flows-actions");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let flow = json!({
+        "version": 1,
+        "name": "Contacts to the ERP",
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Play", "object": "Contact", "on": "created",
+                "every_seconds": 5, "fields": ["LastName", "Email"]}},
+            {"id": "text", "type": "set", "params": {"fields": {"about": "Contact {{ record.LastName }} <{{ record.Email }}>"}}},
+            {"id": "find", "type": "salesforce.query", "params": {
+                "connection": "Play", "object": "Account", "fields": ["Id", "Name"],
+                "conditions": [{"field": "Name", "op": "=", "value": "{{ record.LastName }} Ltd's"}],
+                "limit": 1}},
+            {"id": "known", "type": "branch", "params": {"condition": "nodes.find.totalSize > 0"}},
+            {"id": "touch", "type": "salesforce.update", "params": {
+                "connection": "Play", "object": "Account", "id": "{{ nodes.find.records[0].Id }}",
+                "fields": {"Description": "{{ nodes.text.about }}"}}},
+            {"id": "make", "type": "salesforce.create", "params": {
+                "connection": "Play", "object": "Account",
+                "fields": {"Name": "{{ record.LastName }} Ltd's", "Description": "{{ nodes.text.about }}"}}},
+            {"id": "read", "type": "salesforce.request", "params": {
+                "connection": "Play", "method": "GET", "path": "sobjects/Account/{{ nodes.make.id }}",
+                "query": {"fields": "Name,Description"}}}
+        ],
+        "edges": [
+            {"from": "t", "to": "text"}, {"from": "text", "to": "find"}, {"from": "find", "to": "known"},
+            {"from": "known", "to": "touch", "branch": "then"},
+            {"from": "known", "to": "make", "branch": "else"},
+            {"from": "make", "to": "read"}
+        ]
+    });
+    let o = import(&home, &flow);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(run_once(&home).1["run"], Value::Null);
+    import_contacts(&home, "LastName,Email\nOak,oak@example.com\n", "insert");
+    let (code, first) = run_once(&home);
+    assert_eq!(code, Some(0), "{first}");
+    let accounts = |home: &std::path::Path| -> Value {
+        let q = syncstudio(
+            home,
+            &[
+                "query",
+                "Play",
+                "SELECT Name, Description FROM Account WHERE Name LIKE 'Oak%'",
+                "--format",
+                "json",
+            ],
+        );
+        serde_json::from_slice(&q.stdout).unwrap()
+    };
+    assert_eq!(
+        accounts(&home),
+        json!([{"Name": "Oak Ltd's", "Description": "Contact Oak <oak@example.com>"}])
+    );
+    let outcomes = std::fs::read_to_string(
+        std::path::Path::new(first["success_file"].as_str().unwrap())
+            .with_file_name("outcomes.csv"),
+    )
+    .unwrap();
+    assert!(
+        outcomes.contains(",read,ok,") && !outcomes.contains(",touch,"),
+        "{outcomes}"
+    );
+
+    // A second Oak finds the Account and updates it instead.
+    import_contacts(&home, "LastName,Email\nOak,second@example.com\n", "insert");
+    let (code, second) = run_once(&home);
+    assert_eq!(code, Some(0), "{second}");
+    assert_eq!(
+        accounts(&home),
+        json!([{"Name": "Oak Ltd's", "Description": "Contact Oak <second@example.com>"}])
+    );
+}

@@ -411,8 +411,61 @@ impl Studio {
                 }
                 Step::Go(v)
             }
-            Node::Query(_) | Node::Search(_) | Node::Request(_) => {
-                return Err("this action does not run yet in this version".into());
+            Node::Query(p) => {
+                let c = client(&p.connection).await?;
+                let soql = match &p.soql {
+                    Some(t) => render(env, t, ctx)?,
+                    None => get_records_soql(&c, p, env, ctx).await?,
+                };
+                let page = c
+                    .query_page(&soql, false)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let records: Vec<Value> = page
+                    .records
+                    .into_iter()
+                    .map(|mut r| {
+                        if let Some(m) = r.as_object_mut() {
+                            m.remove("attributes");
+                        }
+                        r
+                    })
+                    .collect();
+                Step::Go(json!({"totalSize": page.total_size, "records": records}))
+            }
+            Node::Search(p) => {
+                let c = client(&p.connection).await?;
+                let sosl = render(env, &p.sosl, ctx)?;
+                let found = c.search(&sosl).await.map_err(|e| e.to_string())?;
+                Step::Go(json!({"records": found}))
+            }
+            Node::Request(p) => {
+                let c = client(&p.connection).await?;
+                let path = render(env, &p.path, ctx)?;
+                let mut query = vec![];
+                for (k, t) in &p.query {
+                    query.push((k.clone(), render(env, t, ctx)?));
+                }
+                let query: Vec<(&str, &str)> = query
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let body = match &p.body {
+                    Some(t) => {
+                        let text = render(env, t, ctx)?;
+                        Some(serde_json::from_str::<Value>(&text).map_err(|e| {
+                            format!("the body is not JSON once rendered ({e}): {text}")
+                        })?)
+                    }
+                    None => None,
+                };
+                let method = reqwest::Method::from_bytes(p.method.to_ascii_uppercase().as_bytes())
+                    .map_err(|e| e.to_string())?;
+                let answer = c
+                    .request(method, path.trim_start_matches('/'), &query, body.as_ref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Step::Go(answer.unwrap_or(Value::Null))
             }
         })
     }
@@ -535,6 +588,82 @@ impl Studio {
             nodes,
         })
     }
+}
+
+/// Get Records as SOQL: the conditions' values rendered and written as
+/// SOQL literals for their fields' types (quoted for text, as is for
+/// numbers, dates and booleans).
+async fn get_records_soql(
+    client: &salesforce::Client,
+    p: &super::model::QueryParams,
+    env: &minijinja::Environment<'_>,
+    ctx: &Value,
+) -> std::result::Result<String, String> {
+    let object = p.object.as_deref().unwrap_or_default();
+    let describe = client.describe(object).await.map_err(|e| e.to_string())?;
+    let kind = |field: &str| {
+        describe["fields"]
+            .as_array()
+            .and_then(|fs| {
+                fs.iter().find(|f| {
+                    f["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(field))
+                })
+            })
+            .and_then(|f| f["type"].as_str())
+            .unwrap_or("string")
+            .to_string()
+    };
+    let literal = |field: &str, value: &str| -> String {
+        let bare = matches!(
+            kind(field).as_str(),
+            "int" | "double" | "currency" | "percent" | "boolean" | "date" | "datetime" | "time"
+        ) || value.eq_ignore_ascii_case("null");
+        if bare {
+            value.to_string()
+        } else {
+            format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+        }
+    };
+    let mut clauses = vec![];
+    for c in &p.conditions {
+        let value = render(env, &c.value, ctx)?;
+        let op = c.op.to_ascii_lowercase();
+        let rhs = if op == "in" || op == "not in" {
+            let items: Vec<String> = value
+                .split(',')
+                .map(|v| literal(&c.field, v.trim()))
+                .collect();
+            format!("({})", items.join(", "))
+        } else {
+            literal(&c.field, &value)
+        };
+        let op = match op.as_str() {
+            "=" | "!=" | "<" | "<=" | ">" | ">=" | "like" | "in" | "not in" => op.to_uppercase(),
+            other => return Err(format!("{other:?} is not a condition operator")),
+        };
+        clauses.push(format!("{} {op} {rhs}", c.field));
+    }
+    let mut soql = format!("SELECT {} FROM {object}", p.fields.join(", "));
+    if !clauses.is_empty() {
+        let join = match p.join {
+            super::model::Join::And => " AND ",
+            super::model::Join::Or => " OR ",
+        };
+        soql.push_str(&format!(" WHERE {}", clauses.join(join)));
+    }
+    if let Some(sort) = &p.sort {
+        soql.push_str(&format!(
+            " ORDER BY {}{}",
+            sort.field,
+            if sort.descending { " DESC" } else { "" }
+        ));
+    }
+    if let Some(limit) = p.limit {
+        soql.push_str(&format!(" LIMIT {limit}"));
+    }
+    Ok(soql)
 }
 
 enum Step {
