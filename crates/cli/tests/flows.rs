@@ -633,3 +633,57 @@ fn steps_and_salesforce_actions_write_what_the_record_says() {
         json!([{"Name": "Oak Ltd's", "Description": "Contact Oak <second@example.com>"}])
     );
 }
+
+/// `salesforce.delete` by id alone; a record it cannot delete fails that
+/// record with Salesforce's reason.
+#[test]
+fn delete_by_id_removes_the_record_and_names_why_when_it_cannot() {
+    let home = temp("flows-delete");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let flow = json!({
+        "version": 1, "name": "Contacts to the ERP",
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Play", "object": "Contact", "on": "created",
+                "every_seconds": 5, "fields": ["LastName"]}},
+            {"id": "drop", "type": "salesforce.delete", "params": {
+                "connection": "Play",
+                "id": "{% if record.LastName == 'Bogus' %}003000000000000AAA{% else %}{{ record.Id }}{% endif %}"}}
+        ],
+        "edges": [{"from": "t", "to": "drop"}]
+    });
+    assert!(import(&home, &flow).status.success());
+    assert_eq!(run_once(&home).1["run"], Value::Null);
+    import_contacts(&home, "LastName\nTemp\nBogus\n", "insert");
+    let (code, s) = run_once(&home);
+    assert_eq!(
+        (code, s["succeeded"].as_u64(), s["failed"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{s}"
+    );
+    let q = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT LastName FROM Contact WHERE LastName IN ('Temp', 'Bogus')",
+            "--format",
+            "json",
+        ],
+    );
+    let left: Value = serde_json::from_slice(&q.stdout).unwrap();
+    assert_eq!(left, json!([{"LastName": "Bogus"}]));
+    let errors = std::fs::read_to_string(s["error_file"].as_str().unwrap()).unwrap();
+    // Bogus's line: the node, and Salesforce's code and message.
+    let line = errors.lines().nth(1).unwrap_or_default();
+    let reason = line.split(",drop,").nth(1).unwrap_or_default();
+    assert!(
+        reason.contains(": ")
+            && reason
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase()),
+        "{errors}"
+    );
+}

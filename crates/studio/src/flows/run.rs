@@ -392,11 +392,23 @@ impl Studio {
             Node::Delete(p) => {
                 let c = client(&p.connection).await?;
                 let target = render(env, &p.id, ctx)?;
-                let object = p.object.clone().unwrap_or_else(|| "sobject".into());
-                c.delete(&object, &target)
+                // By id alone (a collection delete): the object need not be named.
+                let answer = c
+                    .delete_many(std::slice::from_ref(&target), false)
                     .await
                     .map_err(|e| e.to_string())?;
-                Step::Go(json!({"id": target, "deleted": true}))
+                match answer.first() {
+                    Some(r) if r.success => Step::Go(json!({"id": target, "deleted": true})),
+                    Some(r) => {
+                        let why: Vec<String> = r
+                            .errors
+                            .iter()
+                            .map(|e| format!("{}: {}", e.code, e.message))
+                            .collect();
+                        return Err(why.join("; "));
+                    }
+                    None => return Err("Salesforce answered nothing for the delete".into()),
+                }
             }
             Node::Get(p) => {
                 let c = client(&p.connection).await?;
