@@ -687,3 +687,30 @@ fn delete_by_id_removes_the_record_and_names_why_when_it_cannot() {
         "{errors}"
     );
 }
+
+/// A `start` in the past fires what changed since then, once, even when it
+/// is further back than the org's 30 days of getUpdated.
+#[test]
+fn a_start_long_ago_fires_what_is_there_once() {
+    let home = temp("flows-start");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let mut flow = example("Play");
+    flow["nodes"][0]["params"]["start"] = json!("2020-01-01T00:00:00Z");
+    flow["nodes"][2] = json!({"id": "post", "type": "csv.append", "params": {
+        "path": home.join("all.csv").to_str().unwrap(), "columns": {"id": "{{ record.Id }}"}}});
+    assert!(import(&home, &flow).status.success());
+    import_contacts(&home, "LastName,Email\nPast,past@example.com\n", "insert");
+    let (code, first) = run_once(&home);
+    assert_eq!(code, Some(0), "{first}");
+    let fired = first["rows"].as_u64().unwrap();
+    assert!(fired >= 1, "{first}");
+    let (code, again) = run_once(&home);
+    assert_eq!((code, &again["run"]), (Some(0), &Value::Null), "{again}");
+    let written = std::fs::read_to_string(home.join("all.csv")).unwrap();
+    assert_eq!(
+        written.lines().count() as u64,
+        fired + 1,
+        "each once, under a header"
+    );
+}

@@ -130,8 +130,7 @@ impl Studio {
         };
         if fired.is_empty() {
             if !state.seen.is_empty() && !pass_over {
-                let latest = covered(&client, &params.object, Some(&since)).await?;
-                trigger::advance(&mut state, &latest);
+                advance_from_org(&client, &params.object, &since, &mut state).await;
             }
             save(&state)?;
             return Ok(None);
@@ -231,8 +230,7 @@ impl Studio {
             });
         }
         if !stopped {
-            let latest = covered(&client, &params.object, Some(&since)).await?;
-            trigger::advance(&mut done, &latest);
+            advance_from_org(&client, &params.object, &since, &mut done).await;
             save(&done)?;
         }
         summary.api_calls = client.calls_sent() - calls_before;
@@ -760,6 +758,21 @@ fn append_csv<'a>(
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     f.flush()
+}
+
+/// Moves the trigger's window to what the org covers. When the org cannot
+/// say (a window start more than 30 days back, a failed call), the window
+/// stays where it is: the next poll reads a little more, nothing is lost.
+async fn advance_from_org(
+    client: &salesforce::Client,
+    object: &str,
+    since: &str,
+    state: &mut TriggerState,
+) {
+    match covered(client, object, Some(since)).await {
+        Ok(latest) => trigger::advance(state, &latest),
+        Err(e) => tracing::warn!(object, since, "the trigger's window stays where it is: {e}"),
+    }
 }
 
 /// The org's `latestDateCovered` for an object's changes from `since`
