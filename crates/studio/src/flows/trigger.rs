@@ -50,6 +50,15 @@ pub fn soql(p: &TriggerParams, since: &str) -> String {
             fields.push(f);
         }
     }
+    // SOQL takes `YYYY-MM-DDThh:mm:ssZ`: the instant in UTC, its fraction
+    // of a second dropped (the window starts a little early, never late).
+    let since = instant(since)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
+        .unwrap_or_else(|| since.to_string());
     let mut q = format!(
         "SELECT {} FROM {} WHERE SystemModstamp >= {since}",
         fields.join(", "),
@@ -184,10 +193,8 @@ mod tests {
     #[test]
     fn the_query_reads_the_window_in_stamp_order() {
         assert_eq!(
-            soql(&params(TriggerOn::Created), T0),
-            format!(
-                "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE SystemModstamp >= {T0} AND (Email != null) ORDER BY SystemModstamp, Id"
-            )
+            soql(&params(TriggerOn::Created), "2026-11-30T11:00:00.250+0100"),
+            "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE SystemModstamp >= 2026-11-30T10:00:00Z AND (Email != null) ORDER BY SystemModstamp, Id"
         );
     }
 
