@@ -194,11 +194,12 @@ test('an id from a rolled-back request is never given to another record', async 
 });
 
 test('the control API answers in the camelCase it accepts', async () => {
-  const set = await org.control('/settings', { accessTokenTtlSecs: 7200, visibilityDelaySecs: 0 });
+  const set = await org.control('/settings', { accessTokenTtlSecs: 7200, visibilityDelaySecs: 0, bulkQueueMs: 0 });
   const got = await org.control('/settings', undefined, 'GET');
   for (const answer of [set, got]) {
-    assert.deepEqual(Object.keys(answer).sort(), ['accessTokenTtlSecs', 'dailyApiLimit', 'restrictClients', 'visibilityDelaySecs']);
+    assert.deepEqual(Object.keys(answer).sort(), ['accessTokenTtlSecs', 'bulkQueueMs', 'dailyApiLimit', 'restrictClients', 'visibilityDelaySecs']);
     assert.equal(answer.accessTokenTtlSecs, 7200);
+    assert.equal(answer.bulkQueueMs, 0);
   }
 });
 
