@@ -18,6 +18,15 @@ use std::time::{Duration, Instant};
 
 /// Tries of an HTTP request that failed on the way or with a 5xx or 429.
 const HTTP_TRIES: u32 = 3;
+const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One HTTP client for every `http.request` of this process (its
+/// connections kept between records and polls), trusting `SSL_CERT_FILE`
+/// as the Salesforce client does.
+fn http() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(salesforce::net::http_client)
+}
 
 /// What one node did with one record.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -696,14 +705,11 @@ async fn http_send(
     }
     let method = reqwest::Method::from_bytes(p.method.to_ascii_uppercase().as_bytes())
         .map_err(|e| e.to_string())?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| e.to_string())?;
     let mut last = String::new();
     for attempt in 1..=HTTP_TRIES {
-        let mut req = http
+        let mut req = http()
             .request(method.clone(), &url)
+            .timeout(HTTP_TIMEOUT)
             .header("Idempotency-Key", key);
         for (k, v) in &headers {
             req = req.header(k, v);
@@ -727,7 +733,7 @@ async fn http_send(
                     return Err(last);
                 }
             }
-            Err(e) => last = format!("{method} {url}: {e}"),
+            Err(e) => last = format!("{method} {url}: {}", salesforce::net::describe(&e)),
         }
         if attempt < HTTP_TRIES {
             tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 1))).await;
