@@ -24,6 +24,8 @@ pub struct FlowInfo {
     pub enabled: bool,
     /// The start node, in words: `Contact created_or_updated every 60 s`.
     pub start: String,
+    /// How often it polls, in seconds.
+    pub every_seconds: Option<u64>,
     pub nodes: usize,
     pub updated_at: String,
 }
@@ -251,6 +253,7 @@ fn info_of(row: &FlowRow) -> Result<FlowInfo> {
         name: row.name.clone(),
         enabled: row.enabled,
         start: start_words(start.as_ref()),
+        every_seconds: start.as_ref().and_then(Node::interval_seconds),
         nodes: ids.len(),
         updated_at: row.updated_at.clone(),
     })

@@ -124,6 +124,19 @@ impl Node {
             .map_err(|e| e.to_string())
     }
 
+    /// How often a start node polls or fires, in seconds (None for a cron
+    /// line or a node that is not a start).
+    pub fn interval_seconds(&self) -> Option<u64> {
+        match self {
+            Node::Trigger(t) => Some(t.every_seconds.max(1)),
+            Node::Schedule(s) => s
+                .every_seconds
+                .or(s.every_minutes.map(|m| m * 60))
+                .or(s.every_hours.map(|h| h * 3600)),
+            _ => None,
+        }
+    }
+
     pub fn is_start(&self) -> bool {
         matches!(self, Node::Trigger(_) | Node::Schedule(_))
     }

@@ -2,7 +2,6 @@
 //! interval, one runner per flow (a lease in SQLite, renewed at each poll;
 //! a second runner says who holds it and leaves that flow alone).
 
-use super::model::Node;
 use crate::Studio;
 use crate::error::Result;
 use crate::runs::{Cancel, QuietHost};
@@ -37,7 +36,7 @@ impl Studio {
             let flows = self.flows()?;
             let mut next_wake = now + Duration::from_secs(5);
             for f in flows.iter().filter(|f| f.enabled) {
-                let every = self.flow_interval(&f.name).unwrap_or(60);
+                let every = f.every_seconds.unwrap_or(60);
                 let at = *due.entry(f.name.clone()).or_insert(now);
                 if at > now {
                     next_wake = next_wake.min(at);
@@ -84,17 +83,5 @@ impl Studio {
         }
         self.store.release_flow_leases(holder)?;
         Ok(())
-    }
-
-    fn flow_interval(&self, name: &str) -> Option<u64> {
-        let checked = super::parse(&self.export_flow(name).ok()?).ok()?;
-        match checked.nodes.get(&checked.start)? {
-            Node::Trigger(t) => Some(t.every_seconds.max(1)),
-            Node::Schedule(s) => s
-                .every_seconds
-                .or(s.every_minutes.map(|m| m * 60))
-                .or(s.every_hours.map(|h| h * 3600)),
-            _ => None,
-        }
     }
 }
