@@ -595,6 +595,29 @@ fn steps_and_salesforce_actions_write_what_the_record_says() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(run_once(&home).1["run"], Value::Null);
     import_contacts(&home, "LastName,Email\nOak,oak@example.com\n", "insert");
+    // Tried first: the read runs (no Account yet), the write is only shown.
+    let o = syncstudio(
+        &home,
+        &["flows", "test", "Contacts to the ERP", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let tried: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let node = |id: &str| {
+        tried["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["node"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(node("find")["output"]["totalSize"], 0, "{tried}");
+    assert_eq!(
+        node("make")["output"]["would_create"]["fields"]["Name"],
+        "Oak Ltd's",
+        "{tried}"
+    );
+    assert_eq!(node("touch"), Value::Null, "the else side only");
     let (code, first) = run_once(&home);
     assert_eq!(code, Some(0), "{first}");
     let accounts = |home: &std::path::Path| -> Value {

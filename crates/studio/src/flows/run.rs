@@ -490,8 +490,9 @@ impl Studio {
     }
 }
 
-/// What an action would send, rendered but not sent (None for steps,
-/// which run as they are).
+/// What an action that writes would send, rendered but not sent; None
+/// for steps and reads (a get, a query, a search, a GET request), which run
+/// as they are so the nodes after them see real data.
 fn would_send(
     flow_name: &str,
     id: &str,
@@ -502,8 +503,8 @@ fn would_send(
 ) -> Option<std::result::Result<Value, String>> {
     let r = |t: &str| render(env, t, ctx);
     let fields = |f: &indexmap::IndexMap<String, String>| rendered_fields(env, f, ctx);
-    let would = (|| -> std::result::Result<Value, String> {
-        Ok(match node {
+    let would = || -> std::result::Result<Option<Value>, String> {
+        Ok(Some(match node {
             Node::Http(p) => {
                 let mut headers = Map::new();
                 for (k, t) in &p.headers {
@@ -533,26 +534,14 @@ fn would_send(
                 json!({"would_upsert": {"object": p.object, "external_id": p.external_id, "fields": fields(&p.fields)?}})
             }
             Node::Delete(p) => json!({"would_delete": {"id": r(&p.id)?}}),
-            Node::Get(p) => json!({"would_get": {"object": p.object, "id": r(&p.id)?}}),
-            Node::Query(_) | Node::Search(_) | Node::Request(_) => {
-                json!({"would_call": node_type(node)})
+            Node::Request(p) if !p.method.eq_ignore_ascii_case("GET") => {
+                json!({"would_request": {"method": p.method.to_ascii_uppercase(), "path": r(&p.path)?,
+                    "body": p.body.as_deref().map(r).transpose()?}})
             }
-            _ => return Err(String::new()),
-        })
-    })();
-    match would {
-        Err(e) if e.is_empty() => None,
-        other => Some(other),
-    }
-}
-
-fn node_type(node: &Node) -> &'static str {
-    match node {
-        Node::Query(_) => "salesforce.query",
-        Node::Search(_) => "salesforce.search",
-        Node::Request(_) => "salesforce.request",
-        _ => "",
-    }
+            _ => return Ok(None),
+        }))
+    };
+    would().transpose()
 }
 
 /// A flow tried on one record without writing anything.
@@ -575,11 +564,7 @@ impl Studio {
             )));
         };
         let (_, client) = self.client(&params.connection).await?;
-        let mut soql = trigger::soql(params, "1970-01-01T00:00:00Z");
-        soql = soql.replace(
-            " ORDER BY SystemModstamp, Id",
-            " ORDER BY SystemModstamp DESC, Id DESC LIMIT 1",
-        );
+        let soql = trigger::latest_soql(params);
         let page = client.query_page(&soql, false).await?;
         let Some(Value::Object(mut record)) = page.records.into_iter().next() else {
             return Ok(FlowTest {

@@ -42,14 +42,8 @@ pub enum Event {
     Updated,
 }
 
-/// The query of one poll.
+/// The query of one poll: the window from `since`, oldest change first.
 pub fn soql(p: &TriggerParams, since: &str) -> String {
-    let mut fields: Vec<&str> = vec!["Id", "CreatedDate", "SystemModstamp"];
-    for f in &p.fields {
-        if !fields.iter().any(|x| x.eq_ignore_ascii_case(f)) {
-            fields.push(f);
-        }
-    }
     // SOQL takes `YYYY-MM-DDThh:mm:ssZ`: the instant in UTC, its fraction
     // of a second dropped (the window starts a little early, never late).
     let since = instant(since)
@@ -59,15 +53,35 @@ pub fn soql(p: &TriggerParams, since: &str) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| since.to_string());
-    let mut q = format!(
-        "SELECT {} FROM {} WHERE SystemModstamp >= {since}",
-        fields.join(", "),
-        p.object
-    );
-    if let Some(w) = &p.condition {
-        q.push_str(&format!(" AND ({w})"));
+    select(
+        p,
+        Some(&format!("SystemModstamp >= {since}")),
+        "SystemModstamp, Id",
+    )
+}
+
+/// The latest record the trigger matches (what `flows test` tries).
+pub fn latest_soql(p: &TriggerParams) -> String {
+    select(p, None, "SystemModstamp DESC, Id DESC LIMIT 1")
+}
+
+fn select(p: &TriggerParams, window: Option<&str>, order: &str) -> String {
+    let mut fields: Vec<&str> = vec!["Id", "CreatedDate", "SystemModstamp"];
+    for f in &p.fields {
+        if !fields.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+            fields.push(f);
+        }
     }
-    q.push_str(" ORDER BY SystemModstamp, Id");
+    let conditions: Vec<String> = window
+        .map(str::to_string)
+        .into_iter()
+        .chain(p.condition.as_ref().map(|w| format!("({w})")))
+        .collect();
+    let mut q = format!("SELECT {} FROM {}", fields.join(", "), p.object);
+    if !conditions.is_empty() {
+        q.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+    }
+    q.push_str(&format!(" ORDER BY {order}"));
     q
 }
 
@@ -195,6 +209,10 @@ mod tests {
         assert_eq!(
             soql(&params(TriggerOn::Created), "2026-11-30T11:00:00.250+0100"),
             "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE SystemModstamp >= 2026-11-30T10:00:00Z AND (Email != null) ORDER BY SystemModstamp, Id"
+        );
+        assert_eq!(
+            latest_soql(&params(TriggerOn::Created)),
+            "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE (Email != null) ORDER BY SystemModstamp DESC, Id DESC LIMIT 1"
         );
     }
 
