@@ -50,15 +50,10 @@ pub enum Command {
 }
 
 pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
-    if let Command::Run { name, format, .. } = &cmd {
-        return run_once(name, *format).await;
-    }
-    if let Command::Serve = cmd {
-        return serve().await;
-    }
     let studio = crate::connections::open_studio()?;
     match cmd {
-        Command::Run { .. } | Command::Serve => unreachable!("handled above"),
+        Command::Run { name, format, .. } => return run_once(&studio, &name, format).await,
+        Command::Serve => return serve(&studio).await,
         Command::Test { name, format } => {
             let t = studio.test_flow(&name).await?;
             match format {
@@ -148,8 +143,7 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_once(name: &str, format: Format) -> Result<ExitCode, Fatal> {
-    let studio = crate::connections::open_studio()?;
+async fn run_once(studio: &studio::Studio, name: &str, format: Format) -> Result<ExitCode, Fatal> {
     let cancel = studio::runs::Cancel::new();
     let ran = studio
         .run_flow_once(name, &studio::runs::QuietHost, &cancel)
@@ -175,8 +169,7 @@ async fn run_once(name: &str, format: Format) -> Result<ExitCode, Fatal> {
     })
 }
 
-async fn serve() -> Result<ExitCode, Fatal> {
-    let studio = crate::connections::open_studio()?;
+async fn serve(studio: &studio::Studio) -> Result<ExitCode, Fatal> {
     let stop = studio::runs::Cancel::new();
     let stopper = stop.clone();
     let signal = crate::stop_requested();
