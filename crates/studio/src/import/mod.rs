@@ -221,7 +221,17 @@ impl Results {
         Self::write(&mut self.error, &self.keep, cells, line, &[why])
     }
 
-    fn unknown(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
+    /// A row whose fate Salesforce did not tell: counted, and written to
+    /// the unknown file (made on first use).
+    fn unknown(
+        &mut self,
+        summary: &mut RunSummary,
+        line: u64,
+        cells: &[String],
+        why: &str,
+    ) -> Result<()> {
+        summary.unknown += 1;
+        summary.unknown_file = Some(self.unknown_path.display().to_string());
         if self.unknown.is_none() {
             let mut w = writer(&self.unknown_path.display().to_string())?;
             w.write_record(
@@ -434,13 +444,12 @@ impl Intake<'_> {
                         continue;
                     }
                     if was_in_flight && self.unsure_if_sent {
-                        summary.unknown += 1;
                         results.unknown(
+                            summary,
                             row.line,
                             &row.cells,
                             "the run stopped while this row was being sent; look the record up before sending it again",
                         )?;
-                        summary.unknown_file = Some(results.unknown_path.display().to_string());
                         continue;
                     }
                     match self.plan.record(&row.cells) {
@@ -776,26 +785,20 @@ impl Studio {
                     let answers = self.settle_bulk_job(&client, &plan, &rows, &job).await;
                     match answers {
                         Ok(answers) => {
-                            for ((row, record), answer) in rows.into_iter().zip(answers) {
-                                self.settle_row(
-                                    &plan,
-                                    spec,
-                                    &mut summary,
-                                    &mut results,
-                                    &mut journal,
-                                    row,
-                                    record,
-                                    answer,
-                                    &lookup::Existing::None,
-                                )?;
-                            }
+                            let mut sink = Sink {
+                                summary: &mut summary,
+                                results: &mut results,
+                                journal: &mut journal,
+                            };
+                            let before = std::iter::repeat(lookup::Existing::None);
+                            self.settle_rows(&plan, spec, &mut sink, rows, answers, before)?;
                         }
                         Err(e) => {
+                            let why = format!(
+                                "Bulk job {job} could not be read ({e}); look the record up before sending it again"
+                            );
                             for (row, _) in rows {
-                                summary.unknown += 1;
-                                results.unknown(row.line, &row.cells, &format!("Bulk job {job} could not be read ({e}); look the record up before sending it again"))?;
-                                summary.unknown_file =
-                                    Some(results.unknown_path.display().to_string());
+                                results.unknown(&mut summary, row.line, &row.cells, &why)?;
                             }
                         }
                     }
@@ -1000,21 +1003,12 @@ impl Studio {
                 read_ahead?;
                 match outcome {
                     Ok(answers) => {
-                        for (((row, record), answer), before) in
-                            sending.into_iter().zip(answers).zip(before)
-                        {
-                            self.settle_row(
-                                &plan,
-                                spec,
-                                &mut summary,
-                                &mut results,
-                                &mut journal,
-                                row,
-                                record,
-                                answer,
-                                &before,
-                            )?;
-                        }
+                        let mut sink = Sink {
+                            summary: &mut summary,
+                            results: &mut results,
+                            journal: &mut journal,
+                        };
+                        self.settle_rows(&plan, spec, &mut sink, sending, answers, before)?;
                     }
                     Err(e) => {
                         results.not_sent(&mut summary, sending, &e)?;
@@ -1255,6 +1249,32 @@ impl Studio {
             .collect()
     }
 
+    /// Settles a batch's rows with their answers, in order.
+    fn settle_rows(
+        &self,
+        plan: &Plan,
+        spec: &ImportSpec,
+        sink: &mut Sink<'_>,
+        rows: Batch,
+        answers: Vec<RowOutcome>,
+        before: impl IntoIterator<Item = lookup::Existing>,
+    ) -> Result<()> {
+        for (((row, record), answer), before) in rows.into_iter().zip(answers).zip(before) {
+            self.settle_row(
+                plan,
+                spec,
+                sink.summary,
+                sink.results,
+                sink.journal,
+                row,
+                record,
+                answer,
+                &before,
+            )?;
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn settle_row(
         &self,
@@ -1271,9 +1291,7 @@ impl Studio {
         let r = match answer {
             RowOutcome::Done(r) => r,
             RowOutcome::Unknown(why) => {
-                summary.unknown += 1;
-                results.unknown(row.line, &row.cells, &why)?;
-                summary.unknown_file = Some(results.unknown_path.display().to_string());
+                results.unknown(summary, row.line, &row.cells, &why)?;
                 return Ok(());
             }
         };
