@@ -566,29 +566,21 @@ impl Studio {
         let (_, client) = self.client(&params.connection).await?;
         let soql = trigger::latest_soql(params);
         let page = client.query_page(&soql, false).await?;
-        let Some(Value::Object(mut record)) = page.records.into_iter().next() else {
+        let Some(seen) = page.records.into_iter().next().and_then(trigger::observe) else {
             return Ok(FlowTest {
                 record: None,
                 nodes: vec![],
             });
         };
-        record.remove("attributes");
-        let text = |k: &str| {
-            record
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
         let change = Change {
-            id: text("Id"),
-            stamp: text("SystemModstamp"),
+            id: seen.id,
+            stamp: seen.stamp,
             event: trigger::Event::Updated,
-            record: record.clone(),
+            record: seen.record,
         };
         let nodes = self.take_through(name, &flow, &change, true).await;
         Ok(FlowTest {
-            record: Some(Value::Object(record)),
+            record: Some(Value::Object(change.record)),
             nodes,
         })
     }

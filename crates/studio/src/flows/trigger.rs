@@ -92,6 +92,35 @@ fn instant(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         .ok()
 }
 
+/// A record as a query answers it, read as the trigger reads it.
+pub struct Observed {
+    pub id: String,
+    pub stamp: String,
+    pub created: String,
+    /// Its fields, `attributes` dropped.
+    pub record: Map<String, Value>,
+}
+
+pub fn observe(v: Value) -> Option<Observed> {
+    let Value::Object(mut record) = v else {
+        return None;
+    };
+    record.remove("attributes");
+    let text = |k: &str| {
+        record
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(Observed {
+        id: text("Id"),
+        stamp: text("SystemModstamp"),
+        created: text("CreatedDate"),
+        record,
+    })
+}
+
 /// The records of a poll that fire, in order; `seen` takes each one in.
 /// `first` passes over every record without firing (a trigger that
 /// starts from now).
@@ -103,15 +132,15 @@ pub fn changes(
 ) -> Vec<Change> {
     let mut out = vec![];
     for r in records {
-        let Value::Object(mut r) = r else { continue };
-        r.remove("attributes");
-        let text = |k: &str| {
-            r.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+        let Some(Observed {
+            id,
+            stamp,
+            created,
+            record: r,
+        }) = observe(r)
+        else {
+            continue;
         };
-        let (id, stamp, created) = (text("Id"), text("SystemModstamp"), text("CreatedDate"));
         if state.seen.get(&id) == Some(&stamp) {
             continue;
         }
