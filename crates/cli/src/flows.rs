@@ -90,9 +90,9 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
                 flow.nodes,
                 flow.start,
                 if flow.enabled {
-                    " (enabled)"
+                    " (enabled)".to_string()
                 } else {
-                    "; enable it with `syncstudio flows enable NAME`"
+                    format!("; enable it with `syncstudio flows enable {:?}`", flow.name)
                 }
             ))?;
         }

@@ -49,6 +49,10 @@ fn a_flow_is_checked_saved_listed_enabled_and_exported_as_written() {
     let o = import(&home, &example("Play"));
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("3 nodes, starts on Contact created_or_updated every 60 s"));
+    assert!(
+        text(&o.stdout)
+            .contains("enable it with `syncstudio flows enable \"Contacts to the ERP\"`")
+    );
     let list = listed(&home);
     assert_eq!(list[0]["name"], "Contacts to the ERP");
     assert_eq!(list[0]["enabled"], false, "a flow starts disabled");
