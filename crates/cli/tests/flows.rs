@@ -741,3 +741,153 @@ fn a_start_long_ago_fires_what_is_there_once() {
         "each once, under a header"
     );
 }
+
+fn run_named(home: &std::path::Path, name: &str) -> Value {
+    let o = syncstudio(home, &["flows", "run", name, "--once", "--format", "json"]);
+    assert!(o.status.code() == Some(0), "{}", text(&o.stderr));
+    serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap()
+}
+
+/// Runs an import or undo and hands back its run id (its first line).
+fn run_id(home: &std::path::Path, args: &[&str]) -> String {
+    let o = syncstudio(home, args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run "))
+        .unwrap()
+        .to_string()
+}
+
+/// `deleted` fires once per deletion and `restored` once per undelete, even
+/// of a record deleted before the flow was enabled; `updated` fires for an
+/// edit but never for an undelete.
+#[test]
+fn deletions_and_undeletes_fire_their_own_triggers_once() {
+    let home = temp("flows-deleted");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("people.csv");
+    std::fs::write(
+        &file,
+        "LastName,Email\nAsh,a@example.com\nBirch,b@example.com\nCedar,c@example.com\nDogwood,d@example.com\n",
+    )
+    .unwrap();
+    let insert = [
+        "import",
+        "Play",
+        "--object",
+        "Contact",
+        "--operation",
+        "insert",
+        "--file",
+    ];
+    let inserted = run_id(&home, &[&insert[..], &[file.to_str().unwrap()]].concat());
+    let ids: Vec<(String, String)> = {
+        let o = syncstudio(&home, &["runs", "show", &inserted, "--format", "json"]);
+        let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut r = csv::Reader::from_path(s["success_file"].as_str().unwrap()).unwrap();
+        r.records()
+            .map(|r| r.unwrap())
+            .map(|r| (r[0].to_string(), r[3].to_string()))
+            .collect()
+    };
+    let id = |name: &str| ids.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let delete = |names: &[&str]| -> String {
+        let f = home.join("delete.csv");
+        let body: String = names.iter().map(|n| format!("{}\n", id(n))).collect();
+        std::fs::write(&f, format!("Id\n{body}")).unwrap();
+        run_id(
+            &home,
+            &[
+                "import",
+                "Play",
+                "--object",
+                "Contact",
+                "--operation",
+                "delete",
+                "--file",
+                f.to_str().unwrap(),
+            ],
+        )
+    };
+    // Dogwood is in the recycle bin well before any flow starts (outside
+    // the first window: only the recycle bin says it was deleted).
+    let dogwood_deleted = delete(&["Dogwood"]);
+    control(&org.url, "POST", "clock", json!({"advanceSecs": 180}));
+
+    for (name, on) in [
+        ("Gone", "deleted"),
+        ("Back", "restored"),
+        ("Edits", "updated"),
+    ] {
+        let flow = json!({
+            "version": 1, "name": name,
+            "nodes": [
+                {"id": "t", "type": "salesforce.trigger", "params": {
+                    "connection": "Play", "object": "Contact", "on": on, "every_seconds": 1,
+                    "fields": ["Id", "LastName"], "where": "Email != null"}},
+                {"id": "log", "type": "csv.append", "params": {
+                    "path": home.join(format!("{name}.csv")).to_str().unwrap(),
+                    "columns": {"name": "{{ record.LastName }}"}}}
+            ],
+            "edges": [{"from": "t", "to": "log"}]
+        });
+        let o = import(&home, &flow);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(
+            run_named(&home, name)["run"],
+            Value::Null,
+            "starts from now"
+        );
+    }
+    let fired = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(home.join(format!("{name}.csv")))
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    let poll_all = || {
+        for name in ["Gone", "Back", "Edits"] {
+            run_named(&home, name);
+        }
+    };
+
+    let ash_and_birch = delete(&["Ash", "Birch"]);
+    run_id(&home, &["runs", "undo", &dogwood_deleted]);
+    let edit = home.join("edit.csv");
+    std::fs::write(&edit, format!("Id,Title\n{},Buyer\n", id("Cedar"))).unwrap();
+    run_id(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "update",
+            "--file",
+            edit.to_str().unwrap(),
+        ],
+    );
+    poll_all();
+    assert_eq!(fired("Gone"), ["Ash", "Birch"]);
+    assert_eq!(
+        fired("Back"),
+        ["Dogwood"],
+        "deleted before the flow started"
+    );
+    assert_eq!(fired("Edits"), ["Cedar"], "an undelete is not an edit");
+
+    run_id(&home, &["runs", "undo", &ash_and_birch]);
+    poll_all();
+    poll_all();
+    assert_eq!(fired("Gone"), ["Ash", "Birch"]);
+    assert_eq!(fired("Back"), ["Dogwood", "Ash", "Birch"]);
+    assert_eq!(fired("Edits"), ["Cedar"]);
+    let s = run_named(&home, "Back");
+    assert_eq!(s["run"], Value::Null, "nothing fires twice: {s}");
+}

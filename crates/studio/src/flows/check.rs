@@ -4,7 +4,7 @@
 //! name (`record.X` among the trigger's fields, `nodes.ID` upstream). The
 //! org's side (objects and fields in describe) is `Studio::check_flow`.
 
-use super::model::{FlowFile, Node, TriggerOn};
+use super::model::{FlowFile, Node};
 use std::collections::{HashMap, HashSet};
 
 /// One thing wrong, and the node it is on.
@@ -254,9 +254,6 @@ fn params_problems(node: &Node) -> Vec<String> {
                 out.push(format!(
                     "start {start:?} is neither \"now\" nor an ISO date-time such as 2026-01-31T09:00:00Z"
                 ));
-            }
-            if matches!(p.on, TriggerOn::Deleted | TriggerOn::Restored) && p.condition.is_some() {
-                out.push("where cannot filter deleted or restored records (Salesforce reports only their ids); use a filter node".into());
             }
         }
         Node::Schedule(p) => {

@@ -5,7 +5,7 @@
 //! same `Idempotency-Key`.
 
 use super::check::{self, Checked};
-use super::model::{BranchSide, Node};
+use super::model::{BranchSide, Node, TriggerOn};
 use super::trigger::{self, Change, TriggerState};
 use crate::Studio;
 use crate::error::{Error, Result};
@@ -116,6 +116,14 @@ impl Studio {
             .unwrap_or_default();
         let first = state.since.is_none();
         if first {
+            if trigger::needs_recycle_bin(params) {
+                use futures::TryStreamExt;
+                let bin: Vec<Value> = client
+                    .query(&trigger::recycle_bin_soql(params), true)
+                    .try_collect()
+                    .await?;
+                trigger::know_deleted(&mut state, bin);
+            }
             state.since = Some(match params.start.as_deref() {
                 None | Some("now") => covered(&client, &params.object, None).await?,
                 Some(at) => at.to_string(),
@@ -125,7 +133,7 @@ impl Studio {
         let records: Vec<Value> = {
             use futures::TryStreamExt;
             client
-                .query(&trigger::soql(params, &since), false)
+                .query(&trigger::soql(params, &since), true)
                 .try_collect()
                 .await?
         };
@@ -213,7 +221,8 @@ impl Studio {
                     summary.succeeded += 1;
                     match change.event {
                         trigger::Event::Created => summary.created += 1,
-                        trigger::Event::Updated => summary.updated += 1,
+                        trigger::Event::Updated | trigger::Event::Restored => summary.updated += 1,
+                        trigger::Event::Deleted => summary.deleted += 1,
                     }
                     let event = serde_json::to_value(change.event)?;
                     ok.write_record([
@@ -565,7 +574,7 @@ impl Studio {
         };
         let (_, client) = self.client(&params.connection).await?;
         let soql = trigger::latest_soql(params);
-        let page = client.query_page(&soql, false).await?;
+        let page = client.query_page(&soql, true).await?;
         let Some(seen) = page.records.into_iter().next().and_then(trigger::observe) else {
             return Ok(FlowTest {
                 record: None,
@@ -575,7 +584,12 @@ impl Studio {
         let change = Change {
             id: seen.id,
             stamp: seen.stamp,
-            event: trigger::Event::Updated,
+            event: match params.on {
+                TriggerOn::Deleted => trigger::Event::Deleted,
+                TriggerOn::Restored => trigger::Event::Restored,
+                TriggerOn::Created => trigger::Event::Created,
+                _ => trigger::Event::Updated,
+            },
             record: seen.record,
         };
         let nodes = self.take_through(name, &flow, &change, true).await;

@@ -9,6 +9,13 @@
 //! record that commits late is inside the next window. Every time is the
 //! org's (stamps, latestDateCovered), never this machine's clock. `seen`
 //! keeps only pairs at or after `since`: an idle org costs one call a poll.
+//!
+//! The query is a `queryAll`, so deletions (which stamp the record) come in
+//! the same window with `IsDeleted = true`. A record seen again alive after
+//! the trigger knew it deleted is a restore, not an edit; what it knows
+//! deleted starts from the recycle bin when the trigger first polls. A
+//! delete and an undelete both inside one polling interval leave only a
+//! new stamp behind, and are seen as an edit.
 
 use super::model::{TriggerOn, TriggerParams};
 use serde::{Deserialize, Serialize};
@@ -24,6 +31,10 @@ pub struct TriggerState {
     /// after `since`: Id → the SystemModstamp seen.
     #[serde(default)]
     pub seen: BTreeMap<String, String>,
+    /// Records known to be in the recycle bin: Id → the stamp of their
+    /// deletion (so their undelete is told from an edit).
+    #[serde(default)]
+    pub deleted: BTreeMap<String, String>,
 }
 
 /// A change a trigger fires for.
@@ -40,6 +51,25 @@ pub struct Change {
 pub enum Event {
     Created,
     Updated,
+    Deleted,
+    Restored,
+}
+
+/// Whether a trigger has to know the recycle bin's content when it starts
+/// (to tell an undelete from an edit).
+pub fn needs_recycle_bin(p: &TriggerParams) -> bool {
+    matches!(
+        p.on,
+        TriggerOn::Updated | TriggerOn::CreatedOrUpdated | TriggerOn::Restored
+    )
+}
+
+/// What is in the recycle bin (the trigger's first poll reads it).
+pub fn recycle_bin_soql(p: &TriggerParams) -> String {
+    format!(
+        "SELECT Id, SystemModstamp FROM {} WHERE IsDeleted = true",
+        p.object
+    )
 }
 
 /// The query of one poll: the window from `since`, oldest change first.
@@ -60,13 +90,20 @@ pub fn soql(p: &TriggerParams, since: &str) -> String {
     )
 }
 
-/// The latest record the trigger matches (what `flows test` tries).
+/// The latest record the trigger matches (what `flows test` tries): a
+/// deleted one for a `deleted` trigger, a live one otherwise. Run it with
+/// `queryAll`.
 pub fn latest_soql(p: &TriggerParams) -> String {
-    select(p, None, "SystemModstamp DESC, Id DESC LIMIT 1")
+    let alive = if p.on == TriggerOn::Deleted {
+        "IsDeleted = true"
+    } else {
+        "IsDeleted = false"
+    };
+    select(p, Some(alive), "SystemModstamp DESC, Id DESC LIMIT 1")
 }
 
 fn select(p: &TriggerParams, window: Option<&str>, order: &str) -> String {
-    let mut fields: Vec<&str> = vec!["Id", "CreatedDate", "SystemModstamp"];
+    let mut fields: Vec<&str> = vec!["Id", "CreatedDate", "SystemModstamp", "IsDeleted"];
     for f in &p.fields {
         if !fields.iter().any(|x| x.eq_ignore_ascii_case(f)) {
             fields.push(f);
@@ -97,6 +134,7 @@ pub struct Observed {
     pub id: String,
     pub stamp: String,
     pub created: String,
+    pub is_deleted: bool,
     /// Its fields, `attributes` dropped.
     pub record: Map<String, Value>,
 }
@@ -117,6 +155,7 @@ pub fn observe(v: Value) -> Option<Observed> {
         id: text("Id"),
         stamp: text("SystemModstamp"),
         created: text("CreatedDate"),
+        is_deleted: record.get("IsDeleted") == Some(&Value::Bool(true)),
         record,
     })
 }
@@ -136,6 +175,7 @@ pub fn changes(
             id,
             stamp,
             created,
+            is_deleted,
             record: r,
         }) = observe(r)
         else {
@@ -146,35 +186,47 @@ pub fn changes(
         }
         let was_seen = state.seen.contains_key(&id);
         state.seen.insert(id.clone(), stamp.clone());
+        let was_deleted = if is_deleted {
+            state.deleted.insert(id.clone(), stamp.clone()).is_some()
+        } else {
+            state.deleted.remove(&id).is_some()
+        };
         if first {
             continue;
         }
         // New to us and created inside the window: its creation (even if
-        // edited since); otherwise a change of a record we knew or that
-        // was made before the window.
+        // edited or deleted since).
         let since = state.since.as_deref().and_then(instant);
         let created_in_window = match (instant(&created), since) {
             (Some(c), Some(s)) => c >= s,
             _ => false,
         };
-        let creation_itself = instant(&created) == instant(&stamp);
-        let event = if !was_seen && created_in_window {
-            Event::Created
+        let creation = !was_seen && created_in_window;
+        let event = if is_deleted {
+            // A row still deleted at a new stamp (an edit of a deleted
+            // record cannot happen) is its deletion, once.
+            (!was_deleted || !was_seen).then_some(Event::Deleted)
+        } else if was_deleted {
+            Some(Event::Restored)
+        } else if creation {
+            Some(Event::Created)
         } else {
-            Event::Updated
+            Some(Event::Updated)
         };
-        let fires = match p.on {
-            TriggerOn::Created => event == Event::Created,
-            TriggerOn::Updated => !creation_itself,
-            TriggerOn::CreatedOrUpdated => true,
-            TriggerOn::Deleted | TriggerOn::Restored => false,
+        let creation_itself = instant(&created) == instant(&stamp);
+        let fires = match (p.on, event) {
+            (_, None) => None,
+            (TriggerOn::Created, _) => creation.then_some(Event::Created),
+            (TriggerOn::CreatedOrUpdated, Some(Event::Created | Event::Updated)) => event,
+            (TriggerOn::CreatedOrUpdated, Some(Event::Deleted)) if creation => Some(Event::Created),
+            (TriggerOn::Updated, Some(Event::Created | Event::Updated)) if !creation_itself => {
+                Some(Event::Updated)
+            }
+            (TriggerOn::Deleted, Some(Event::Deleted)) => event,
+            (TriggerOn::Restored, Some(Event::Restored)) => event,
+            _ => None,
         };
-        if fires {
-            let event = if p.on == TriggerOn::Updated {
-                Event::Updated
-            } else {
-                event
-            };
+        if let Some(event) = fires {
             out.push(Change {
                 id,
                 stamp,
@@ -184,6 +236,13 @@ pub fn changes(
         }
     }
     out
+}
+
+/// Takes in what the recycle bin holds when a trigger starts.
+pub fn know_deleted(state: &mut TriggerState, records: Vec<Value>) {
+    for o in records.into_iter().filter_map(observe) {
+        state.deleted.insert(o.id, o.stamp);
+    }
 }
 
 /// Moves the window to the org's `latestDateCovered` (never back), and
@@ -205,6 +264,11 @@ pub fn advance(state: &mut TriggerState, latest_covered: &str) {
     state
         .seen
         .retain(|_, stamp| instant(stamp).is_none_or(|s| Some(s) >= since));
+    // The recycle bin keeps a record 15 days; past 30 it cannot come back.
+    let purged = since.map(|s| s - chrono::Duration::days(30));
+    state
+        .deleted
+        .retain(|_, stamp| instant(stamp).is_none_or(|s| Some(s) >= purged));
 }
 
 #[cfg(test)]
@@ -225,23 +289,85 @@ mod tests {
     }
 
     fn rec(id: &str, created: &str, stamp: &str) -> Value {
-        json!({"attributes": {"type": "Contact"}, "Id": id, "CreatedDate": created, "SystemModstamp": stamp, "LastName": "X"})
+        json!({"attributes": {"type": "Contact"}, "Id": id, "CreatedDate": created, "SystemModstamp": stamp, "IsDeleted": false, "LastName": "X"})
+    }
+
+    fn gone(id: &str, created: &str, stamp: &str) -> Value {
+        let mut r = rec(id, created, stamp);
+        r["IsDeleted"] = json!(true);
+        r
     }
 
     const T0: &str = "2026-11-30T10:00:00.000+0000";
     const T1: &str = "2026-11-30T10:00:01.000+0000";
     const T2: &str = "2026-11-30T10:00:02.000+0000";
+    const T3: &str = "2026-11-30T10:00:03.000+0000";
     const T9: &str = "2026-11-30T09:00:00.000+0000";
+
+    /// Each trigger kind over the same polls: what fires, in order.
+    fn fired_over(on: TriggerOn, bin: Vec<Value>, polls: Vec<Vec<Value>>) -> Vec<(String, Event)> {
+        let mut s = TriggerState {
+            since: Some(T0.into()),
+            ..Default::default()
+        };
+        know_deleted(&mut s, bin);
+        polls
+            .into_iter()
+            .flat_map(|p| changes(&params(on), &mut s, p, false))
+            .map(|c| (c.id, c.event))
+            .collect()
+    }
+
+    #[test]
+    fn deletions_and_undeletes_fire_their_own_triggers_and_an_undelete_is_no_edit() {
+        // `a` is edited, deleted, then restored; `b` was in the recycle bin
+        // before the trigger started and is restored; `c` is created and
+        // deleted before any poll saw it.
+        let bin = vec![gone("b", T9, T9)];
+        let polls = || {
+            vec![
+                vec![rec("a", T9, T1)],
+                vec![gone("a", T9, T2), gone("c", T1, T2)],
+                vec![gone("a", T9, T2), rec("b", T9, T3), rec("a", T9, T3)],
+            ]
+        };
+        let ev = |v: &[(&str, Event)]| {
+            v.iter()
+                .map(|(i, e)| (i.to_string(), *e))
+                .collect::<Vec<_>>()
+        };
+        use Event::*;
+        assert_eq!(
+            fired_over(TriggerOn::Deleted, bin.clone(), polls()),
+            ev(&[("a", Deleted), ("c", Deleted)])
+        );
+        assert_eq!(
+            fired_over(TriggerOn::Restored, bin.clone(), polls()),
+            ev(&[("b", Restored), ("a", Restored)])
+        );
+        assert_eq!(
+            fired_over(TriggerOn::Updated, bin.clone(), polls()),
+            ev(&[("a", Updated)])
+        );
+        assert_eq!(
+            fired_over(TriggerOn::CreatedOrUpdated, bin.clone(), polls()),
+            ev(&[("a", Updated), ("c", Created)])
+        );
+        assert_eq!(
+            fired_over(TriggerOn::Created, bin, polls()),
+            ev(&[("c", Created)])
+        );
+    }
 
     #[test]
     fn the_query_reads_the_window_in_stamp_order() {
         assert_eq!(
             soql(&params(TriggerOn::Created), "2026-11-30T11:00:00.250+0100"),
-            "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE SystemModstamp >= 2026-11-30T10:00:00Z AND (Email != null) ORDER BY SystemModstamp, Id"
+            "SELECT Id, CreatedDate, SystemModstamp, IsDeleted, LastName FROM Contact WHERE SystemModstamp >= 2026-11-30T10:00:00Z AND (Email != null) ORDER BY SystemModstamp, Id"
         );
         assert_eq!(
             latest_soql(&params(TriggerOn::Created)),
-            "SELECT Id, CreatedDate, SystemModstamp, LastName FROM Contact WHERE (Email != null) ORDER BY SystemModstamp DESC, Id DESC LIMIT 1"
+            "SELECT Id, CreatedDate, SystemModstamp, IsDeleted, LastName FROM Contact WHERE IsDeleted = false AND (Email != null) ORDER BY SystemModstamp DESC, Id DESC LIMIT 1"
         );
     }
 
@@ -249,7 +375,7 @@ mod tests {
     fn each_change_fires_once_and_creations_are_told_from_edits() {
         let mut s = TriggerState {
             since: Some(T0.into()),
-            seen: Default::default(),
+            ..Default::default()
         };
         let p = params(TriggerOn::CreatedOrUpdated);
         // Two records share a stamp; an old record was edited.
@@ -297,7 +423,7 @@ mod tests {
         let fired = |on| {
             let mut s = TriggerState {
                 since: Some(T0.into()),
-                seen: Default::default(),
+                ..Default::default()
             };
             changes(&params(on), &mut s, recs(), false)
                 .into_iter()
@@ -328,6 +454,7 @@ mod tests {
                 ("b".to_string(), T2.to_string()),
             ]
             .into(),
+            ..Default::default()
         };
         advance(&mut s, T9);
         assert_eq!(s.since.as_deref(), Some(T0), "never back");
