@@ -891,3 +891,98 @@ fn deletions_and_undeletes_fire_their_own_triggers_once() {
     let s = run_named(&home, "Back");
     assert_eq!(s["run"], Value::Null, "nothing fires twice: {s}");
 }
+
+/// A scheduled flow runs its steps once a tick with `record.scheduled_at`,
+/// as a run each; `flows serve` keeps its interval; a bad cron line is
+/// refused with the reason.
+#[test]
+fn a_scheduled_flow_runs_its_steps_each_tick() {
+    let home = temp("flows-schedule");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let log = home.join("counts.csv");
+    let mut flow = json!({
+        "version": 1, "name": "Count contacts",
+        "nodes": [
+            {"id": "s", "type": "schedule", "params": {"every_seconds": 1}},
+            {"id": "q", "type": "salesforce.query", "params": {
+                "connection": "Play", "soql": "SELECT Id FROM Contact WHERE LastName = 'Tally'"}},
+            {"id": "log", "type": "csv.append", "params": {
+                "path": log.to_str().unwrap(),
+                "columns": {"at": "{{ record.scheduled_at }}", "count": "{{ nodes.q.totalSize }}"}}}
+        ],
+        "edges": [{"from": "s", "to": "q"}, {"from": "q", "to": "log"}]
+    });
+    let o = import(&home, &flow);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("starts on every 1 s"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let counts = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+    let tested = syncstudio(&home, &["flows", "test", "Count contacts"]);
+    assert!(tested.status.success(), "{}", text(&tested.stderr));
+    assert!(counts().is_empty(), "test writes nothing");
+
+    let first = run_named(&home, "Count contacts");
+    assert_eq!(
+        (first["status"].as_str(), first["rows"].as_u64()),
+        (Some("completed"), Some(1)),
+        "{first}"
+    );
+    import_contacts(&home, "LastName\nTally\nTally\n", "insert");
+    run_named(&home, "Count contacts");
+    assert_eq!(counts(), ["0", "2"]);
+
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Count contacts"])
+            .status
+            .success()
+    );
+    let mut serving = serve(&home);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while counts().len() < 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &serving.id().to_string()])
+        .status();
+    serving.wait().unwrap();
+    let at: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert!(at.len() >= 4, "{at:?}");
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = at
+        .iter()
+        .map(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap())
+        .collect();
+    // Enabling starts the schedule afresh (a tick at once); serve then
+    // keeps the interval.
+    assert!(
+        times[2..]
+            .windows(2)
+            .all(|w| w[1] - w[0] >= chrono::Duration::milliseconds(1000)),
+        "one tick a second, never sooner: {at:?}"
+    );
+
+    flow["nodes"][0]["params"] = json!({"cron": "61 * * * *"});
+    let o = import(&home, &flow);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("node s: cron \"61 * * * *\" is not a cron line"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -276,10 +276,10 @@ fn params_problems(node: &Node) -> Vec<String> {
                 out.push("a schedule's interval must be 1 or more".into());
             }
             if let Some(c) = &p.cron
-                && c.split_whitespace().count() != 5
+                && let Err(e) = super::schedule::cron(c)
             {
                 out.push(format!(
-                    "cron {c:?} needs five fields: minute hour day month weekday"
+                    "cron {c:?} is not a cron line (minute hour day month weekday): {e}"
                 ));
             }
         }
@@ -327,8 +327,11 @@ fn template_problems(
             let mut f: HashSet<&str> = t.fields.iter().map(String::as_str).collect();
             // Every trigger record carries its Id.
             f.insert("Id");
+            // What the poll reads besides.
+            f.extend(["CreatedDate", "SystemModstamp", "IsDeleted"]);
             Some(f)
         }
+        Some(Node::Schedule(_)) => Some(HashSet::from(["scheduled_at"])),
         _ => None,
     };
     let mut out = vec![];

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod model;
 pub mod run;
+pub mod schedule;
 pub mod serve;
 pub mod trigger;
 

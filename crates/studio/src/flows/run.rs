@@ -6,6 +6,7 @@
 
 use super::check::{self, Checked};
 use super::model::{BranchSide, Node, TriggerOn};
+use super::schedule;
 use super::trigger::{self, Change, TriggerState};
 use crate::Studio;
 use crate::error::{Error, Result};
@@ -93,7 +94,8 @@ fn rendered_fields(
 
 impl Studio {
     /// One poll of a flow (enabled or not): a run when records fired,
-    /// None when nothing did (an idle poll is one API call).
+    /// None when nothing did (an idle poll is one API call). A scheduled
+    /// flow runs one tick.
     pub async fn run_flow_once(
         &self,
         name: &str,
@@ -102,11 +104,75 @@ impl Studio {
     ) -> Result<Option<RunSummary>> {
         let definition = self.export_flow(name)?;
         let flow = super::parse(&definition)?;
-        let Some(Node::Trigger(params)) = flow.nodes.get(&flow.start) else {
-            return Err(Error::Invalid(format!(
-                "flow {name:?} starts on a schedule; scheduled flows do not run yet in this version"
-            )));
+        match flow.nodes.get(&flow.start) {
+            Some(Node::Trigger(params)) => self.poll(name, &flow, params, host, cancel).await,
+            _ => self.tick(name, &flow, host, cancel).await.map(Some),
+        }
+    }
+
+    /// One tick of a scheduled flow: its steps run once, with `record`
+    /// holding `scheduled_at`. A tick cut short (a kill) is run again
+    /// under the same time, so its actions keep their Idempotency-Keys.
+    async fn tick(
+        &self,
+        name: &str,
+        flow: &Checked,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<RunSummary> {
+        let mut state: schedule::ScheduleState = self
+            .store
+            .flow_state(name, &flow.start)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let at = state
+            .pending
+            .clone()
+            .unwrap_or_else(|| schedule::stamp(chrono::Utc::now()));
+        state.pending = Some(at.clone());
+        let save = |s: &schedule::ScheduleState| -> Result<()> {
+            self.store
+                .save_flow_state(name, &flow.start, &serde_json::to_string(s)?)
         };
+        save(&state)?;
+        let change = scheduled(at.clone());
+        // The run is counted against the first connection the flow uses.
+        let client = match flow.nodes.values().find_map(Node::connection) {
+            Some(c) => Some(self.client(c).await?),
+            None => None,
+        };
+        let target = client.as_ref().map(|(row, _)| row.name.clone());
+        let summary = self
+            .fire(
+                name,
+                flow,
+                (target.as_deref().unwrap_or_default(), ""),
+                (
+                    client.as_ref().map(|(_, c)| c),
+                    client.as_ref().map_or(0, |(_, c)| c.calls_sent()),
+                ),
+                vec![change],
+                host,
+                cancel,
+                &mut |_| Ok(()),
+            )
+            .await?;
+        if summary.status != RunStatus::Cancelled {
+            state.last = Some(at);
+            state.pending = None;
+            save(&state)?;
+        }
+        Ok(summary)
+    }
+
+    async fn poll(
+        &self,
+        name: &str,
+        flow: &Checked,
+        params: &super::model::TriggerParams,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<Option<RunSummary>> {
         let (_, client) = self.client(&params.connection).await?;
         let calls_before = client.calls_sent();
         let mut state: TriggerState = self
@@ -152,19 +218,70 @@ impl Studio {
             save(&state)?;
             return Ok(None);
         }
-        // Saved as done: everything but the records still to fire.
+        // Saved as done: everything but the records still to fire (what
+        // was known of them before, so a kill fires them again as they
+        // were, a restore still a restore).
         let mut done = state.clone();
         for c in &fired {
-            match before.seen.get(&c.id) {
-                Some(prev) => done.seen.insert(c.id.clone(), prev.clone()),
-                None => done.seen.remove(&c.id),
-            };
+            for (now, was) in [
+                (&mut done.seen, &before.seen),
+                (&mut done.deleted, &before.deleted),
+            ] {
+                match was.get(&c.id) {
+                    Some(prev) => now.insert(c.id.clone(), prev.clone()),
+                    None => now.remove(&c.id),
+                };
+            }
         }
         save(&done)?;
+        let summary = self
+            .fire(
+                name,
+                flow,
+                (&params.connection, &params.object),
+                (Some(&client), calls_before),
+                fired,
+                host,
+                cancel,
+                &mut |change| {
+                    done.seen.insert(change.id.clone(), change.stamp.clone());
+                    match change.event {
+                        trigger::Event::Deleted => {
+                            done.deleted.insert(change.id.clone(), change.stamp.clone())
+                        }
+                        _ => done.deleted.remove(&change.id),
+                    };
+                    save(&done)
+                },
+            )
+            .await?;
+        if summary.status != RunStatus::Cancelled {
+            advance_from_org(&client, &params.object, &since, &mut done).await;
+            save(&done)?;
+        }
+        Ok(Some(summary))
+    }
+
+    /// Takes each change through the flow as one run, its outcomes in the
+    /// run's files; `after_each` keeps the start's state once a change is
+    /// done. Stops between changes when cancelled.
+    #[allow(clippy::too_many_arguments)]
+    async fn fire(
+        &self,
+        name: &str,
+        flow: &Checked,
+        (connection, object): (&str, &str),
+        (client, calls_before): (Option<&salesforce::Client>, u64),
+        fired: Vec<Change>,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        after_each: &mut dyn FnMut(&Change) -> Result<()>,
+    ) -> Result<RunSummary> {
+        let calls = || client.map_or(0, salesforce::Client::calls_sent);
         let handle = self.start_run(NewRun {
             kind: "flow",
-            connection: &params.connection,
-            object: &params.object,
+            connection,
+            object,
             operation: "flow",
             input_file: None,
             results: None,
@@ -195,7 +312,7 @@ impl Studio {
                 stopped = true;
                 break;
             }
-            let run = self.take_through(name, &flow, &change, false).await;
+            let run = self.take_through(name, flow, &change, false).await;
             summary.rows += 1;
             for o in &run {
                 outcomes.write_record([
@@ -223,6 +340,7 @@ impl Studio {
                         trigger::Event::Created => summary.created += 1,
                         trigger::Event::Updated | trigger::Event::Restored => summary.updated += 1,
                         trigger::Event::Deleted => summary.deleted += 1,
+                        trigger::Event::Scheduled => {}
                     }
                     let event = serde_json::to_value(change.event)?;
                     ok.write_record([
@@ -235,9 +353,8 @@ impl Studio {
             ok.flush()?;
             bad.flush()?;
             outcomes.flush()?;
-            done.seen.insert(change.id.clone(), change.stamp.clone());
-            save(&done)?;
-            summary.api_calls = client.calls_sent() - calls_before;
+            after_each(&change)?;
+            summary.api_calls = calls() - calls_before;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
                 run: summary.run.clone(),
@@ -247,11 +364,7 @@ impl Studio {
                 elapsed_ms: started.elapsed().as_millis() as u64,
             });
         }
-        if !stopped {
-            advance_from_org(&client, &params.object, &since, &mut done).await;
-            save(&done)?;
-        }
-        summary.api_calls = client.calls_sent() - calls_before;
+        summary.api_calls = calls() - calls_before;
         summary.status = if stopped {
             RunStatus::Cancelled
         } else if summary.failed > 0 {
@@ -261,7 +374,7 @@ impl Studio {
         };
         self.save_run(&summary, None, true)?;
         tracing::info!(flow = name, run = %summary.run, records = summary.rows, failed = summary.failed, "flow poll finished");
-        Ok(Some(summary))
+        Ok(summary)
     }
 
     /// Takes one change through the nodes after the trigger, in order;
@@ -553,6 +666,18 @@ fn would_send(
     would().transpose()
 }
 
+/// A schedule's tick as the change its steps take: `record.scheduled_at`.
+fn scheduled(at: String) -> Change {
+    Change {
+        id: "schedule".into(),
+        stamp: at.clone(),
+        event: trigger::Event::Scheduled,
+        record: [("scheduled_at".to_string(), Value::String(at))]
+            .into_iter()
+            .collect(),
+    }
+}
+
 /// A flow tried on one record without writing anything.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FlowTest {
@@ -568,9 +693,13 @@ impl Studio {
     pub async fn test_flow(&self, name: &str) -> Result<FlowTest> {
         let flow = super::parse(&self.export_flow(name)?)?;
         let Some(Node::Trigger(params)) = flow.nodes.get(&flow.start) else {
-            return Err(Error::Invalid(format!(
-                "flow {name:?} starts on a schedule; only trigger flows can be tested yet"
-            )));
+            // A schedule: one tick, now.
+            let change = scheduled(schedule::stamp(chrono::Utc::now()));
+            let nodes = self.take_through(name, &flow, &change, true).await;
+            return Ok(FlowTest {
+                record: Some(Value::Object(change.record)),
+                nodes,
+            });
         };
         let (_, client) = self.client(&params.connection).await?;
         let soql = trigger::latest_soql(params);

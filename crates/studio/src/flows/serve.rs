@@ -2,6 +2,8 @@
 //! interval, one runner per flow (a lease in SQLite, renewed at each poll;
 //! a second runner says who holds it and leaves that flow alone).
 
+use super::model::Node;
+use super::schedule;
 use crate::Studio;
 use crate::error::Result;
 use crate::runs::{Cancel, QuietHost};
@@ -37,7 +39,10 @@ impl Studio {
             let mut next_wake = now + Duration::from_secs(5);
             for f in flows.iter().filter(|f| f.enabled) {
                 let every = f.every_seconds.unwrap_or(60);
-                let at = *due.entry(f.name.clone()).or_insert(now);
+                if !due.contains_key(&f.name) {
+                    due.insert(f.name.clone(), self.due_at(&f.name, now)?);
+                }
+                let at = due[&f.name];
                 if at > now {
                     next_wake = next_wake.min(at);
                     continue;
@@ -72,7 +77,10 @@ impl Studio {
                         }
                     }
                 }
-                let next = Instant::now() + Duration::from_secs(every);
+                let next = match self.due_at(&f.name, Instant::now())? {
+                    scheduled if scheduled > Instant::now() => scheduled,
+                    _ => Instant::now() + Duration::from_secs(every),
+                };
                 due.insert(f.name.clone(), next);
                 next_wake = next_wake.min(next);
             }
@@ -83,5 +91,24 @@ impl Studio {
         }
         self.store.release_flow_leases(holder)?;
         Ok(())
+    }
+
+    /// When a flow is next due: a trigger at once, a schedule when its
+    /// interval or cron line says (from its last tick).
+    fn due_at(&self, name: &str, now: Instant) -> Result<Instant> {
+        let flow = super::parse(&self.export_flow(name)?)?;
+        let Some(Node::Schedule(p)) = flow.nodes.get(&flow.start) else {
+            return Ok(now);
+        };
+        let state = self
+            .store
+            .flow_state(name, &flow.start)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let wall = chrono::Utc::now();
+        let wait = (schedule::next_tick(p, &state, wall) - wall)
+            .to_std()
+            .unwrap_or_default();
+        Ok(now + wait)
     }
 }

@@ -53,6 +53,8 @@ pub enum Event {
     Updated,
     Deleted,
     Restored,
+    /// A scheduled flow's tick.
+    Scheduled,
 }
 
 /// Whether a trigger has to know the recycle bin's content when it starts
