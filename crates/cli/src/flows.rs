@@ -132,11 +132,11 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
             }
         }
         Command::Enable { name } => {
-            let f = studio.set_flow_enabled(&name, true)?;
+            let f = studio.set_flow_enabled(&name, true).await?;
             line(format!("flow {:?} enabled", f.name))?;
         }
         Command::Disable { name } => {
-            let f = studio.set_flow_enabled(&name, false)?;
+            let f = studio.set_flow_enabled(&name, false).await?;
             line(format!("flow {:?} disabled", f.name))?;
         }
     }
@@ -145,8 +145,10 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Fatal> {
 
 async fn run_once(studio: &studio::Studio, name: &str, format: Format) -> Result<ExitCode, Fatal> {
     let cancel = studio::runs::Cancel::new();
+    // Under the flow's lease, so a `flows serve` running it is not raced.
+    let holder = studio::flows::serve::holder_name("syncstudio flows run");
     let ran = studio
-        .run_flow_once(name, &studio::runs::QuietHost, &cancel)
+        .run_flow_now(name, &holder, &studio::runs::QuietHost, &cancel)
         .await?;
     match (&ran, format) {
         (Some(s), Format::Json) => {

@@ -280,7 +280,17 @@ fn a_flow_fires_once_per_change_through_its_nodes() {
             .success()
     );
 
-    // Enabled: what is in the org already does not fire.
+    // Enabled: what is in the org already does not fire; what changes
+    // from the moment of enabling does, even before the first poll.
+    import_contacts(&home, "LastName,Email\nEarly,early@example.com\n", "insert");
+    let (code, early) = run_once(&home);
+    assert_eq!(
+        (code, early["rows"].as_u64()),
+        (Some(0), Some(1)),
+        "{early}"
+    );
+    erp.got.lock().unwrap().clear();
+    std::fs::remove_file(&log).unwrap();
     let (code, idle) = run_once(&home);
     assert_eq!((code, &idle["run"]), (Some(0), &Value::Null), "{idle}");
 
@@ -390,8 +400,8 @@ fn a_flow_fires_once_per_change_through_its_nodes() {
     let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         runs.as_array().unwrap().len(),
-        2,
-        "one run per poll that fired"
+        3,
+        "one run per poll that fired (early, first, edit)"
     );
 }
 
@@ -447,6 +457,15 @@ fn serve_runs_enabled_flows_and_one_runner_holds_a_flow() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     import_contacts(&home, "LastName,Email\nOne,one@example.com\n", "insert");
     wait_for(&erp, "one@example.com");
+
+    // A one-off poll is refused while a runner holds the flow.
+    let o = syncstudio(&home, &["flows", "run", "Contacts to the ERP", "--once"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        one_line(&o).contains("is run by syncstudio flows serve (pid"),
+        "{}",
+        text(&o.stderr)
+    );
 
     let mut second = serve(&home);
     std::thread::sleep(std::time::Duration::from_millis(1500));

@@ -25,6 +25,9 @@ pub enum Error {
     FlowProblems(Vec<crate::flows::Problem>),
     #[error("no flow named {0:?}")]
     UnknownFlow(String),
+    /// Another runner holds the flow's lease.
+    #[error("flow {flow:?} is run by {holder}")]
+    FlowHeld { flow: String, holder: String },
     /// Writing results (a file, stdout) failed.
     #[error("cannot write the output: {0}")]
     Output(String),
@@ -80,6 +83,8 @@ pub enum ErrorKind {
     Cancelled,
     Playground,
     PlaygroundInUse,
+    /// Another runner (the desktop app, `flows serve`) runs the flow.
+    FlowHeld,
     /// Something the engine did not foresee (the UI's own fallback).
     Internal,
 }
@@ -141,6 +146,7 @@ impl Error {
             Error::DuplicateConnection(_) => ErrorKind::DuplicateConnection,
             Error::Invalid(_) | Error::FlowProblems(_) => ErrorKind::Invalid,
             Error::UnknownFlow(_) => ErrorKind::Invalid,
+            Error::FlowHeld { .. } => ErrorKind::FlowHeld,
             Error::Output(_) => ErrorKind::Output,
             Error::OutputClosed => ErrorKind::OutputClosed,
             Error::Cancelled | Error::RunCancelled | Error::Superseded => ErrorKind::Cancelled,
@@ -197,6 +203,9 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
             Error::FlowProblems(_) => "Correct each node named, then save or import the flow again.".into(),
             Error::UnknownFlow(_) if cli => "List the flows with `syncstudio flows list`.".into(),
             Error::UnknownFlow(_) => "Pick a flow from the list.".into(),
+            Error::FlowHeld { .. } => {
+                "It runs there already; stop that runner to run it here (its lease runs out a minute after it stops).".into()
+            }
             Error::Output(_) => "Check the destination exists, is writable and has room.".into(),
             Error::OutputClosed => "Nothing to do.".into(),
             Error::Cancelled if cli => {

@@ -11,6 +11,8 @@ pub mod flows;
 pub mod grid;
 pub mod home;
 pub mod import;
+#[cfg(feature = "specta")]
+pub mod json_type;
 pub mod logging;
 pub mod playground;
 pub mod runs;
@@ -40,6 +42,9 @@ pub struct Studio {
     active: runs::ActiveRuns,
     /// The SOQL console's query in progress: a new one stops it.
     console_query: Mutex<Option<runs::Cancel>>,
+    /// One poll of a flow at a time in this process (the runner and a
+    /// Run now).
+    flow_polls: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Studio {
@@ -54,6 +59,7 @@ impl Studio {
             playground: tokio::sync::Mutex::new(None),
             active: runs::ActiveRuns::default(),
             console_query: Mutex::new(None),
+            flow_polls: Mutex::new(HashMap::new()),
         };
         studio.mark_interrupted_runs()?;
         Ok(studio)

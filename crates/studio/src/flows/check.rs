@@ -9,6 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 /// One thing wrong, and the node it is on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+// The name the UI knows it by (beside the error `Problem`).
+#[serde(rename = "FlowProblem")]
 pub struct Problem {
     pub node: Option<String>,
     pub message: String,

@@ -20,13 +20,16 @@ use std::collections::HashSet;
 
 /// A flow as the list shows it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FlowInfo {
     pub name: String,
     pub enabled: bool,
     /// The start node, in words: `Contact created_or_updated every 60 s`.
     pub start: String,
     /// How often it polls, in seconds.
+    #[cfg_attr(feature = "specta", specta(type = Option<u32>))]
     pub every_seconds: Option<u64>,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub nodes: usize,
     pub updated_at: String,
 }
@@ -79,6 +82,10 @@ impl Studio {
                 node: Some(id.clone()),
                 message: m,
             };
+            if conn.is_empty() {
+                problems.push(at("choose a connection".into()));
+                continue;
+            }
             let client = match self.client(conn).await {
                 Ok((_, c)) => c,
                 Err(Error::UnknownConnection(_)) => {
@@ -128,6 +135,10 @@ impl Studio {
             let Some(object) = object else {
                 continue;
             };
+            if object.is_empty() {
+                problems.push(at("choose an object".into()));
+                continue;
+            }
             let describe = match client.describe(object).await {
                 Ok(d) => d,
                 Err(salesforce::Error::Api { status: 404, .. }) => {
@@ -229,8 +240,11 @@ impl Studio {
     }
 
     /// Enabling a disabled flow starts it afresh: from now (no flood of
-    /// the changes made while it was off), or from its `start`.
-    pub fn set_flow_enabled(&self, name: &str, enabled: bool) -> Result<FlowInfo> {
+    /// the changes made while it was off), or from its `start`. "Now" is
+    /// the moment of enabling: a trigger that starts from now takes in
+    /// what the org holds at once, so a change made before its first
+    /// scheduled poll still fires.
+    pub async fn set_flow_enabled(&self, name: &str, enabled: bool) -> Result<FlowInfo> {
         let was = self.flow_info(name)?.enabled;
         if enabled && !was {
             self.store.clear_flow_state(name)?;
@@ -238,7 +252,106 @@ impl Studio {
         if !self.store.set_flow_enabled(name, enabled)? {
             return Err(Error::UnknownFlow(name.to_string()));
         }
+        if enabled && !was && self.starts_from_now(name)? {
+            let lock = self.flow_poll_lock(name);
+            let _one_at_a_time = lock.lock().await;
+            let cancel = crate::runs::Cancel::new();
+            // The first poll of a trigger from now fires nothing; if the
+            // org cannot be reached, the runner's first poll does it.
+            if let Err(e) = self
+                .run_flow_once(name, &crate::runs::QuietHost, &cancel)
+                .await
+            {
+                tracing::warn!(
+                    flow = name,
+                    "enabled; the trigger starts at its first poll: {e}"
+                );
+            }
+        }
         self.flow_info(name)
+    }
+
+    fn starts_from_now(&self, name: &str) -> Result<bool> {
+        let flow = parse(&self.export_flow(name)?)?;
+        Ok(matches!(
+            flow.nodes.get(&flow.start),
+            Some(Node::Trigger(t)) if matches!(t.start.as_deref(), None | Some("now"))
+        ))
+    }
+}
+
+/// A flow with how it has been running: the Flows screen's list.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FlowOverview {
+    pub info: FlowInfo,
+    /// Who polls it now (this app, `flows serve`), when last and next.
+    pub runner: Option<serve::FlowRunner>,
+    /// Its latest run (a poll that fired, or a tick).
+    pub last_run: Option<crate::runs::RunRecord>,
+    /// Records that failed in its runs since midnight (local time).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub errors_today: u64,
+}
+
+impl Studio {
+    pub fn flow_overview(&self) -> Result<Vec<FlowOverview>> {
+        let runs = self.run_records()?;
+        let midnight = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        self.flows()?
+            .into_iter()
+            .map(|info| {
+                let mine = || {
+                    runs.iter()
+                        .filter(|r| r.flow.as_deref() == Some(&info.name))
+                };
+                let last_run = mine()
+                    .max_by(|a, b| a.started_at.cmp(&b.started_at))
+                    .cloned();
+                let errors_today = mine()
+                    .filter(|r| {
+                        chrono::DateTime::parse_from_rfc3339(&r.started_at)
+                            .is_ok_and(|t| Some(t.with_timezone(&chrono::Utc)) >= midnight)
+                    })
+                    .map(|r| r.summary.failed)
+                    .sum();
+                Ok(FlowOverview {
+                    runner: self.flow_runner(&info.name)?,
+                    info,
+                    last_run,
+                    errors_today,
+                })
+            })
+            .collect()
+    }
+
+    /// What is wrong with a flow file not saved yet, each problem with
+    /// its node; empty when it would save. An org that cannot be asked
+    /// (no sign-in, offline) is an error, not a problem of the flow.
+    pub async fn flow_problems(&self, text: &str) -> Result<Vec<Problem>> {
+        let checked = match parse(text) {
+            Ok(c) => c,
+            Err(Error::FlowProblems(p)) => return Ok(p),
+            Err(e) => return Err(e),
+        };
+        match self.check_flow(&checked).await {
+            Ok(()) => Ok(vec![]),
+            Err(Error::FlowProblems(p)) => Ok(p),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a flow (its runs stay on the Runs screen).
+    pub fn delete_flow(&self, name: &str) -> Result<()> {
+        if self.store.delete_flow(name)? {
+            Ok(())
+        } else {
+            Err(Error::UnknownFlow(name.to_string()))
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FlowFile {
     pub version: u32,
     pub name: String,
@@ -20,21 +21,25 @@ pub struct FlowFile {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Position {
     pub x: f64,
     pub y: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NodeSpec {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(type = crate::json_type::Json))]
     pub params: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Edge {
     pub from: String,
     pub to: String,
@@ -45,6 +50,7 @@ pub struct Edge {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum BranchSide {
     Then,
     Else,

@@ -31,13 +31,16 @@ fn http() -> &'static reqwest::Client {
 
 /// What one node did with one record.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NodeOutcome {
     pub node: String,
     /// `ok`, `filtered` (a filter or branch stopped the record here) or
     /// `failed`.
     pub status: &'static str,
     pub error: Option<String>,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub duration_ms: u64,
+    #[cfg_attr(feature = "specta", specta(type = crate::json_type::Json))]
     pub output: Value,
 }
 
@@ -275,7 +278,7 @@ impl Studio {
         fired: Vec<Change>,
         host: &dyn RunHost,
         cancel: &Cancel,
-        after_each: &mut dyn FnMut(&Change) -> Result<()>,
+        after_each: &mut (dyn FnMut(&Change) -> Result<()> + Send),
     ) -> Result<RunSummary> {
         let calls = || client.map_or(0, salesforce::Client::calls_sent);
         let handle = self.start_run(NewRun {
@@ -680,8 +683,10 @@ fn scheduled(at: String) -> Change {
 
 /// A flow tried on one record without writing anything.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FlowTest {
     /// The record the trigger would hand over (the latest that matches).
+    #[cfg_attr(feature = "specta", specta(type = Option<crate::json_type::Json>))]
     pub record: Option<Value>,
     pub nodes: Vec<NodeOutcome>,
 }
@@ -691,7 +696,14 @@ impl Studio {
     /// steps run, actions are rendered (what each would send), nothing
     /// is written and the trigger's state is left alone.
     pub async fn test_flow(&self, name: &str) -> Result<FlowTest> {
-        let flow = super::parse(&self.export_flow(name)?)?;
+        self.test_flow_draft(&self.export_flow(name)?).await
+    }
+
+    /// `test_flow` on a flow file not saved yet (the canvas's Test).
+    pub async fn test_flow_draft(&self, text: &str) -> Result<FlowTest> {
+        let flow = super::parse(text)?;
+        let name = flow.file.name.clone();
+        let name = name.as_str();
         let Some(Node::Trigger(params)) = flow.nodes.get(&flow.start) else {
             // A schedule: one tick, now.
             let change = scheduled(schedule::stamp(chrono::Utc::now()));

@@ -1,12 +1,14 @@
-//! Running enabled flows until told to stop: each polled at its trigger's
-//! interval, one runner per flow (a lease in SQLite, renewed at each poll;
-//! a second runner says who holds it and leaves that flow alone).
+//! Running flows: one poll under the flow's lease (a runner, or Run now),
+//! and enabled flows polled at their intervals until told to stop. One
+//! runner holds a flow at a time (a lease in SQLite, renewed at each poll;
+//! a second runner says who holds it and leaves that flow alone), and in
+//! one process one poll of a flow runs at a time.
 
 use super::model::Node;
 use super::schedule;
 use crate::Studio;
-use crate::error::Result;
-use crate::runs::{Cancel, QuietHost};
+use crate::error::{Error, Result};
+use crate::runs::{Cancel, QuietHost, RunHost, RunSummary};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,92 @@ pub fn holder_name(role: &str) -> String {
     format!("{role} (pid {} on {host})", std::process::id())
 }
 
+/// Who runs a flow and when (for the list of flows).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FlowRunner {
+    pub holder: String,
+    /// When it last polled or ticked (UTC, ISO).
+    pub polled_at: Option<String>,
+    /// When it will next (UTC, ISO).
+    pub next_at: Option<String>,
+}
+
+fn iso(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339())
+}
+
 impl Studio {
+    /// One poll (or tick) of a flow under its lease, held for `holder`
+    /// (taken, or renewed when `holder` has it). Answers who holds it
+    /// instead when another runner does.
+    pub async fn poll_flow(
+        &self,
+        name: &str,
+        holder: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<Option<RunSummary>> {
+        let every = self.flow_info(name)?.every_seconds.unwrap_or(60);
+        let wall = chrono::Utc::now().timestamp_millis();
+        let ttl = (every as i64 * 3 * 1000).max(60_000);
+        if let Err(other) = self.store.take_flow_lease(name, holder, wall, wall + ttl)? {
+            return Err(Error::FlowHeld {
+                flow: name.to_string(),
+                holder: other,
+            });
+        }
+        let lock = self.flow_poll_lock(name);
+        let _one_at_a_time = lock.lock().await;
+        let result = self.run_flow_once(name, host, cancel).await;
+        let polled = chrono::Utc::now();
+        let next = self.next_due(name, polled, every)?;
+        self.store.record_flow_poll(
+            name,
+            holder,
+            polled.timestamp_millis(),
+            next.timestamp_millis(),
+        )?;
+        result
+    }
+
+    /// One poll now, asked for by the user (`flows run --once`, Run now):
+    /// under the lease like a runner's, given back after (a runner that
+    /// had it takes it again at its next poll).
+    pub async fn run_flow_now(
+        &self,
+        name: &str,
+        holder: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<Option<RunSummary>> {
+        let ran = self.poll_flow(name, holder, host, cancel).await;
+        if !matches!(ran, Err(Error::FlowHeld { .. })) {
+            self.store.release_flow_lease(name, holder)?;
+        }
+        ran
+    }
+
+    /// Held while a flow is polled: one poll of a flow at a time here.
+    pub(crate) fn flow_poll_lock(&self, name: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut polls = self.flow_polls.lock().unwrap_or_else(|e| e.into_inner());
+        polls.entry(name.to_string()).or_default().clone()
+    }
+
+    /// Who runs a flow now, if a runner's lease is live.
+    pub fn flow_runner(&self, name: &str) -> Result<Option<FlowRunner>> {
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(self
+            .store
+            .flow_lease(name)?
+            .filter(|l| l.expires_ms >= now)
+            .map(|l| FlowRunner {
+                holder: l.holder,
+                polled_at: l.polled_ms.and_then(iso),
+                next_at: l.next_ms.and_then(iso),
+            }))
+    }
+
     /// Polls every enabled flow at its interval until `stop` is cancelled
     /// (a poll under way finishes its record first). `on_event` hears
     /// each line worth telling the user.
@@ -40,20 +127,16 @@ impl Studio {
             for f in flows.iter().filter(|f| f.enabled) {
                 let every = f.every_seconds.unwrap_or(60);
                 if !due.contains_key(&f.name) {
-                    due.insert(f.name.clone(), self.due_at(&f.name, now)?);
+                    let at = self.next_due(&f.name, chrono::Utc::now(), 0)?;
+                    due.insert(f.name.clone(), instant_of(at));
                 }
                 let at = due[&f.name];
                 if at > now {
                     next_wake = next_wake.min(at);
                     continue;
                 }
-                let wall = chrono::Utc::now().timestamp_millis();
-                let ttl = (every as i64 * 3 * 1000).max(60_000);
-                match self
-                    .store
-                    .take_flow_lease(&f.name, holder, wall, wall + ttl)?
-                {
-                    Err(other) => {
+                match self.poll_flow(&f.name, holder, &QuietHost, stop).await {
+                    Err(Error::FlowHeld { holder: other, .. }) => {
                         if held_elsewhere.get(&f.name) != Some(&other) {
                             on_event(&format!(
                                 "flow {:?} is run by {other}; leaving it to that runner",
@@ -62,28 +145,28 @@ impl Studio {
                             held_elsewhere.insert(f.name.clone(), other);
                         }
                     }
-                    Ok(()) => {
+                    Ok(Some(s)) => {
                         held_elsewhere.remove(&f.name);
-                        match self.run_flow_once(&f.name, &QuietHost, stop).await {
-                            Ok(Some(s)) => on_event(&format!(
-                                "flow {:?}: run {} took {} records, {} failed",
-                                f.name, s.run, s.rows, s.failed
-                            )),
-                            Ok(None) => {}
-                            Err(e) => {
-                                tracing::warn!(flow = %f.name, "poll failed: {e}");
-                                on_event(&format!("flow {:?}: the poll failed: {e}", f.name));
-                            }
-                        }
+                        on_event(&format!(
+                            "flow {:?}: run {} took {} records, {} failed",
+                            f.name, s.run, s.rows, s.failed
+                        ))
+                    }
+                    Ok(None) => {
+                        held_elsewhere.remove(&f.name);
+                    }
+                    Err(e) => {
+                        tracing::warn!(flow = %f.name, "poll failed: {e}");
+                        on_event(&format!("flow {:?}: the poll failed: {e}", f.name));
                     }
                 }
-                let next = match self.due_at(&f.name, Instant::now())? {
-                    scheduled if scheduled > Instant::now() => scheduled,
-                    _ => Instant::now() + Duration::from_secs(every),
-                };
+                let next = instant_of(self.next_due(&f.name, chrono::Utc::now(), every)?);
                 due.insert(f.name.clone(), next);
                 next_wake = next_wake.min(next);
             }
+            // A flow disabled or removed is forgotten (enabled again, it
+            // is due at once).
+            due.retain(|name, _| flows.iter().any(|f| f.enabled && &f.name == name));
             tokio::select! {
                 _ = tokio::time::sleep_until(next_wake.into()) => {}
                 _ = stop.cancelled() => {}
@@ -93,22 +176,28 @@ impl Studio {
         Ok(())
     }
 
-    /// When a flow is next due: a trigger at once, a schedule when its
-    /// interval or cron line says (from its last tick).
-    fn due_at(&self, name: &str, now: Instant) -> Result<Instant> {
+    /// When a flow is next due after a poll at `now`: a trigger `every`
+    /// seconds later, a schedule when its interval or cron line says.
+    fn next_due(
+        &self,
+        name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        every: u64,
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
         let flow = super::parse(&self.export_flow(name)?)?;
         let Some(Node::Schedule(p)) = flow.nodes.get(&flow.start) else {
-            return Ok(now);
+            return Ok(now + chrono::Duration::seconds(every as i64));
         };
         let state = self
             .store
             .flow_state(name, &flow.start)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
-        let wall = chrono::Utc::now();
-        let wait = (schedule::next_tick(p, &state, wall) - wall)
-            .to_std()
-            .unwrap_or_default();
-        Ok(now + wait)
+        Ok(schedule::next_tick(p, &state, now))
     }
+}
+
+fn instant_of(at: chrono::DateTime<chrono::Utc>) -> Instant {
+    let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    Instant::now() + wait
 }

@@ -29,6 +29,19 @@ CREATE TABLE flow_leases (
     expires_ms INTEGER NOT NULL
 );";
 
+/// When each flow's runner last polled it and will next.
+pub(super) const POLL_MIGRATION: &str = "ALTER TABLE flow_leases ADD COLUMN polled_ms INTEGER;
+ALTER TABLE flow_leases ADD COLUMN next_ms INTEGER;";
+
+/// Who runs a flow, when it last polled and when it will next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowLease {
+    pub holder: String,
+    pub expires_ms: i64,
+    pub polled_ms: Option<i64>,
+    pub next_ms: Option<i64>,
+}
+
 /// A flow as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FlowRow {
@@ -147,6 +160,59 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(Err(other))
+    }
+
+    /// Notes a poll by the lease's holder and when it will poll next.
+    pub(crate) fn record_flow_poll(
+        &self,
+        flow: &str,
+        holder: &str,
+        polled_ms: i64,
+        next_ms: i64,
+    ) -> Result<()> {
+        self.db().execute(
+            "UPDATE flow_leases SET polled_ms = ?3, next_ms = ?4 WHERE flow = ?1 AND holder = ?2",
+            params![flow, holder, polled_ms, next_ms],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn flow_lease(&self, flow: &str) -> Result<Option<FlowLease>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT holder, expires_ms, polled_ms, next_ms FROM flow_leases WHERE flow = ?1",
+                [flow],
+                |r| {
+                    Ok(FlowLease {
+                        holder: r.get(0)?,
+                        expires_ms: r.get(1)?,
+                        polled_ms: r.get(2)?,
+                        next_ms: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Removes a flow, its state and its lease (its runs stay, for the
+    /// record).
+    pub(crate) fn delete_flow(&self, flow: &str) -> Result<bool> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        tx.execute("DELETE FROM flow_leases WHERE flow = ?1", [flow])?;
+        let n = tx.execute("DELETE FROM flows WHERE name = ?1", [flow])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    pub(crate) fn release_flow_lease(&self, flow: &str, holder: &str) -> Result<()> {
+        self.db().execute(
+            "DELETE FROM flow_leases WHERE flow = ?1 AND holder = ?2",
+            [flow, holder],
+        )?;
+        Ok(())
     }
 
     pub(crate) fn release_flow_leases(&self, holder: &str) -> Result<()> {

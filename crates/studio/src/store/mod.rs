@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// How many migrations this version has: the schema it writes.
-const MIGRATIONS: usize = 7;
+const MIGRATIONS: usize = 8;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -52,6 +52,7 @@ fn migrations() -> Migrations<'static> {
         M::up(crate::runs::samples_migration()),
         M::up(flows::MIGRATION),
         M::up(flows::STATE_MIGRATION),
+        M::up(flows::POLL_MIGRATION),
     ])
 }
 
