@@ -4,6 +4,8 @@ use crate::Started;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+use studio::flows::run::FlowTest;
+use studio::flows::{FlowInfo, FlowOverview, Problem as FlowProblem};
 use studio::grid::{GridPage, QuerySummary};
 use studio::import::RunJob;
 use studio::import::plan::{MapFile, Operation};
@@ -377,4 +379,98 @@ pub fn open_result_file(
         .open_path(path.display().to_string(), None::<&str>)
         .map_err(|e| studio::Error::Output(format!("{}: {e}", path.display())))
         .map_err(problem)
+}
+
+// ---- flows ------------------------------------------------------------
+
+/// The name this app's flow runner holds leases under.
+pub struct FlowRunnerName(pub String);
+
+/// A flow's runner finished a poll that fired, or a poll failed: the
+/// Flows screen refreshes its list.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct FlowsChanged {
+    pub line: String,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn list_flows(studio: StudioState<'_>) -> Result<Vec<FlowOverview>> {
+    studio.flow_overview().map_err(problem)
+}
+
+/// The flow file as saved (JSON text).
+#[tauri::command]
+#[specta::specta]
+pub fn get_flow(studio: StudioState<'_>, name: String) -> Result<String> {
+    studio.export_flow(&name).map_err(problem)
+}
+
+/// What is wrong with a flow file not saved yet, each with its node.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_flow(studio: StudioState<'_>, text: String) -> Result<Vec<FlowProblem>> {
+    studio.flow_problems(&text).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_flow(studio: StudioState<'_>, text: String) -> Result<FlowInfo> {
+    studio.import_flow(&text).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_flow_enabled(
+    studio: StudioState<'_>,
+    name: String,
+    enabled: bool,
+) -> Result<FlowInfo> {
+    studio
+        .set_flow_enabled(&name, enabled)
+        .await
+        .map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn delete_flow(studio: StudioState<'_>, name: String) -> Result<()> {
+    studio.delete_flow(&name).map_err(problem)
+}
+
+/// The canvas's Test: the latest matching record through the flow as
+/// drawn, nothing written.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_flow(studio: StudioState<'_>, text: String) -> Result<FlowTest> {
+    studio.test_flow_draft(&text).await.map_err(problem)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn run_flow_now(
+    studio: StudioState<'_>,
+    runner: State<'_, FlowRunnerName>,
+    name: String,
+) -> Result<Option<RunSummary>> {
+    let cancel = studio::runs::Cancel::new();
+    studio
+        .run_flow_now(&name, &runner.0, &studio::runs::QuietHost, &cancel)
+        .await
+        .map_err(problem)
+}
+
+/// Reads a flow file the user picked (Import…).
+#[tauri::command]
+#[specta::specta]
+pub fn read_flow_file(path: String) -> Result<String> {
+    std::fs::read_to_string(&path)
+        .map_err(|e| problem(studio::Error::Invalid(format!("cannot read {path}: {e}"))))
+}
+
+/// Writes the flow file where the user chose (Export…).
+#[tauri::command]
+#[specta::specta]
+pub fn write_flow_file(path: String, text: String) -> Result<()> {
+    std::fs::write(&path, text).map_err(|e| problem(studio::Error::Output(format!("{path}: {e}"))))
 }

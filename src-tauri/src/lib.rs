@@ -3,12 +3,13 @@
 //! `crates/studio`. Nothing here decides anything.
 
 mod commands;
+mod tray;
 
 use std::sync::Arc;
 use std::time::Instant;
 use tauri::Manager;
 
-pub use commands::{ConnectionsChanged, SignInStarted};
+pub use commands::{ConnectionsChanged, FlowsChanged, SignInStarted};
 
 /// When `main` began, for the "first screen painted" log line.
 pub struct Started(pub Instant);
@@ -46,11 +47,24 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::result_rows,
             commands::open_result_file,
             commands::app_ready,
+            commands::list_flows,
+            commands::get_flow,
+            commands::check_flow,
+            commands::save_flow,
+            commands::set_flow_enabled,
+            commands::delete_flow,
+            commands::test_flow,
+            commands::run_flow_now,
+            commands::read_flow_file,
+            commands::write_flow_file,
         ])
         .events(tauri_specta::collect_events![
             SignInStarted,
-            ConnectionsChanged
+            ConnectionsChanged,
+            FlowsChanged
         ])
+        // The flow file crosses as JSON text; the canvas reads it as this.
+        .typ::<studio::flows::FlowFile>()
         .constant(
             "DEFAULT_CALLBACK_PORT",
             studio::connections::DEFAULT_CALLBACK_PORT,
@@ -83,14 +97,35 @@ pub fn run() {
     );
     let builder = specta_builder();
     let playground_at_start = std::env::args().any(|a| a == "--playground");
+    let runner_name = studio::flows::serve::holder_name("the Sync Studio app");
+    let stop_flows = studio::runs::Cancel::new();
+    let stop_on_exit = stop_flows.clone();
     tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .manage(studio.clone())
         .manage(Started(started))
+        .manage(commands::FlowRunnerName(runner_name.clone()))
         .setup(move |app| {
             builder.mount_events(app);
+            tray::install(app);
+            // Enabled flows run while the app is open (and in the tray).
+            let runner = studio.clone();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let tell = |line: &str| {
+                    let _ = tauri_specta::Event::emit(
+                        &FlowsChanged {
+                            line: line.to_string(),
+                        },
+                        &handle,
+                    );
+                };
+                if let Err(e) = runner.serve_flows(&runner_name, &stop_flows, &tell).await {
+                    tracing::error!("the flow runner stopped: {e}");
+                }
+            });
             if playground_at_start {
                 // `scripts/playground.sh`: start the built-in org and connect it.
                 let studio = studio.clone();
@@ -107,8 +142,10 @@ pub fn run() {
         })
         .build(tauri::generate_context!())
         .expect("the Tauri runtime starts")
-        .run(|app, event| {
+        .run(move |app, event| {
+            tray::on_run_event(app, &event);
             if let tauri::RunEvent::Exit = event {
+                stop_on_exit.cancel();
                 // Save the playground org's records before leaving.
                 let studio = app.state::<Arc<studio::Studio>>().inner().clone();
                 tauri::async_runtime::block_on(async move {

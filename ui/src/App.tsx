@@ -12,17 +12,17 @@ const Schema = lazy(() => import("./screens/Schema"));
 const Soql = lazy(() => import("./screens/Soql"));
 const Playground = lazy(() => import("./screens/Playground"));
 const Settings = lazy(() => import("./screens/Settings"));
-const Coming = lazy(() => import("./screens/Coming"));
+const Flows = lazy(() => import("./screens/Flows"));
 const Imports = lazy(() => import("./screens/Imports"));
 const Runs = lazy(() => import("./screens/Runs"));
 
 export type ScreenId = "connections" | "schema" | "soql" | "flows" | "imports" | "runs" | "playground" | "settings";
 
-const NAV: { id: ScreenId; label: string; coming?: boolean }[] = [
+const NAV: { id: ScreenId; label: string }[] = [
   { id: "connections", label: "Connections" },
   { id: "schema", label: "Schema" },
   { id: "soql", label: "SOQL" },
-  { id: "flows", label: "Flows", coming: true },
+  { id: "flows", label: "Flows" },
   { id: "imports", label: "Imports" },
   { id: "runs", label: "Runs" },
   { id: "playground", label: "Playground" },
@@ -42,9 +42,9 @@ function Screen({ id, go, run }: { id: ScreenId; go: (s: ScreenId) => void; run:
     case "settings":
       return <Settings />;
     case "flows":
-      return <Coming title="Flows" what="Build flows on a canvas: a polling trigger, steps and record actions." />;
     case "imports":
-      // Kept mounted by App: the wizard's choices survive a look elsewhere.
+      // Kept mounted by App: a wizard's choices and an unsaved flow
+      // survive a look elsewhere.
       return null;
     case "runs":
       return <Runs initial={run} />;
@@ -54,9 +54,11 @@ function Screen({ id, go, run }: { id: ScreenId; go: (s: ScreenId) => void; run:
 export default function App() {
   const [screen, setScreen] = useState<ScreenId>("connections");
   const [importsVisited, setImportsVisited] = useState(false);
+  const [flowsVisited, setFlowsVisited] = useState(false);
   const [shownRun, setShownRun] = useState<string | null>(null);
   const go = (s: ScreenId, run: string | null = null) => {
     if (s === "imports") setImportsVisited(true);
+    if (s === "flows") setFlowsVisited(true);
     setShownRun(run);
     setScreen(s);
   };
@@ -93,7 +95,6 @@ export default function App() {
             onClick={() => go(n.id)}
           >
             {n.label}
-            {n.coming && <small className="soon">coming</small>}
           </button>
         ))}
       </nav>
@@ -106,6 +107,11 @@ export default function App() {
         <ResumeOffer show={(run) => go("runs", run)} />
         <Suspense fallback={<p className="muted pad">Loading…</p>}>
           <Screen key={screen === "runs" ? `runs-${shownRun}` : screen} id={screen} go={go} run={shownRun} />
+          {flowsVisited && (
+            <div hidden={screen !== "flows"} className="keep">
+              <Flows openRun={(run) => go("runs", run)} />
+            </div>
+          )}
           {importsVisited && (
             <div hidden={screen !== "imports"}>
               <Imports />

@@ -49,11 +49,30 @@ export const commands = {
 	openResultFile: (run: string, which: ResultFile) => typedError<null, Problem>(__TAURI_INVOKE("open_result_file", { run, which })),
 	/**  The UI calls this once its first screen is painted. */
 	appReady: () => __TAURI_INVOKE<void>("app_ready"),
+	listFlows: () => typedError<FlowOverview_Serialize[], Problem>(__TAURI_INVOKE("list_flows")),
+	/**  The flow file as saved (JSON text). */
+	getFlow: (name: string) => typedError<string, Problem>(__TAURI_INVOKE("get_flow", { name })),
+	/**  What is wrong with a flow file not saved yet, each with its node. */
+	checkFlow: (text: string) => typedError<FlowProblem_Serialize[], Problem>(__TAURI_INVOKE("check_flow", { text })),
+	saveFlow: (text: string) => typedError<FlowInfo_Serialize, Problem>(__TAURI_INVOKE("save_flow", { text })),
+	setFlowEnabled: (name: string, enabled: boolean) => typedError<FlowInfo_Serialize, Problem>(__TAURI_INVOKE("set_flow_enabled", { name, enabled })),
+	deleteFlow: (name: string) => typedError<null, Problem>(__TAURI_INVOKE("delete_flow", { name })),
+	/**
+	 *  The canvas's Test: the latest matching record through the flow as
+	 *  drawn, nothing written.
+	 */
+	testFlow: (text: string) => typedError<FlowTest_Serialize, Problem>(__TAURI_INVOKE("test_flow", { text })),
+	runFlowNow: (name: string) => typedError<RunSummary_Serialize | null, Problem>(__TAURI_INVOKE("run_flow_now", { name })),
+	/**  Reads a flow file the user picked (Import…). */
+	readFlowFile: (path: string) => typedError<string, Problem>(__TAURI_INVOKE("read_flow_file", { path })),
+	/**  Writes the flow file where the user chose (Export…). */
+	writeFlowFile: (path: string, text: string) => typedError<null, Problem>(__TAURI_INVOKE("write_flow_file", { path, text })),
 };
 
 /** Events */
 export const events = {
 	connectionsChanged: makeEvent<ConnectionsChanged_Serialize, ConnectionsChanged_Deserialize>("connections-changed"),
+	flowsChanged: makeEvent<FlowsChanged, FlowsChanged>("flows-changed"),
 	signInStarted: makeEvent<SignInStarted, SignInStarted>("sign-in-started"),
 };
 
@@ -62,6 +81,8 @@ export const DEFAULT_CALLBACK_PORT = 1717 as const;
 
 /* Types */
 export type Api = "Auto" | "Bulk" | "Rest";
+
+export type BranchSide = "then" | "else";
 
 /**  One CSV column and the field it sets. */
 export type ColumnChoice = ColumnChoice_Serialize | ColumnChoice_Deserialize;
@@ -182,6 +203,22 @@ export type DateFormat = "Iso" | "Dmy" | "Mdy";
 
 export type DelimiterChoice = "Auto" | "Comma" | "Semicolon" | "Tab" | "Pipe";
 
+export type Edge = Edge_Serialize | Edge_Deserialize;
+
+export type Edge_Deserialize = {
+	from: string,
+	to: string,
+	/**  Out of a `branch` node: `then` (its condition holds) or `else`. */
+	branch?: BranchSide | null,
+};
+
+export type Edge_Serialize = {
+	from: string,
+	to: string,
+	/**  Out of a `branch` node: `then` (its condition holds) or `else`. */
+	branch?: BranchSide,
+};
+
 export type EncodingChoice = "Auto" | "Utf8" | "Windows1252" | "Utf16";
 
 /**
@@ -189,6 +226,8 @@ export type EncodingChoice = "Auto" | "Utf8" | "Windows1252" | "Utf16";
  *  the generated bindings carry, so no screen compares free text.
  */
 export type ErrorKind = "api" | "oauth" | "needs_grant" | "denied" | "port_in_use" | "timeout" | "state_mismatch" | "api_cap" | "outcome_unknown" | "network" | "tls" | "query_too_long" | "version_unavailable" | "local" | "protocol" | "invalid" | "keychain" | "store" | "unknown_connection" | "duplicate_connection" | "output" | "output_closed" | "cancelled" | "playground" | "playground_in_use" | 
+/**  Another runner (the desktop app, `flows serve`) runs the flow. */
+"flow_held" | 
 /**  Something the engine did not foresee (the UI's own fallback). */
 "internal";
 
@@ -276,6 +315,139 @@ export type FilePreview_Serialize = {
 	total_rows: number,
 	/**  Rows that cannot be read as one record (ragged, bad quoting). */
 	unreadable_rows: number,
+};
+
+export type FlowFile = FlowFile_Serialize | FlowFile_Deserialize;
+
+export type FlowFile_Deserialize = {
+	version: number,
+	name: string,
+	nodes: NodeSpec_Deserialize[],
+	edges?: Edge_Deserialize[],
+	/**  Where each node sits on the canvas, by id. */
+	layout?: { [key in string]: Position },
+};
+
+export type FlowFile_Serialize = {
+	version: number,
+	name: string,
+	nodes: NodeSpec_Serialize[],
+	edges: Edge_Serialize[],
+	/**  Where each node sits on the canvas, by id. */
+	layout: { [key in string]: Position },
+};
+
+/**  A flow as the list shows it. */
+export type FlowInfo = FlowInfo_Serialize | FlowInfo_Deserialize;
+
+/**  A flow as the list shows it. */
+export type FlowInfo_Deserialize = {
+	name: string,
+	enabled: boolean,
+	/**  The start node, in words: `Contact created_or_updated every 60 s`. */
+	start: string,
+	/**  How often it polls, in seconds. */
+	every_seconds?: number | null,
+	nodes: number,
+	updated_at: string,
+};
+
+/**  A flow as the list shows it. */
+export type FlowInfo_Serialize = {
+	name: string,
+	enabled: boolean,
+	/**  The start node, in words: `Contact created_or_updated every 60 s`. */
+	start: string,
+	/**  How often it polls, in seconds. */
+	every_seconds: number | null,
+	nodes: number,
+	updated_at: string,
+};
+
+/**  A flow with how it has been running: the Flows screen's list. */
+export type FlowOverview = FlowOverview_Serialize | FlowOverview_Deserialize;
+
+/**  A flow with how it has been running: the Flows screen's list. */
+export type FlowOverview_Deserialize = {
+	info: FlowInfo_Deserialize,
+	/**  Who polls it now (this app, `flows serve`), when last and next. */
+	runner?: FlowRunner_Deserialize | null,
+	/**  Its latest run (a poll that fired, or a tick). */
+	last_run?: RunRecord_Deserialize | null,
+	/**  Records that failed in its runs since midnight (local time). */
+	errors_today: number,
+};
+
+/**  A flow with how it has been running: the Flows screen's list. */
+export type FlowOverview_Serialize = {
+	info: FlowInfo_Serialize,
+	/**  Who polls it now (this app, `flows serve`), when last and next. */
+	runner: FlowRunner_Serialize | null,
+	/**  Its latest run (a poll that fired, or a tick). */
+	last_run: RunRecord_Serialize | null,
+	/**  Records that failed in its runs since midnight (local time). */
+	errors_today: number,
+};
+
+/**  One thing wrong, and the node it is on. */
+export type FlowProblem = FlowProblem_Serialize | FlowProblem_Deserialize;
+
+/**  One thing wrong, and the node it is on. */
+export type FlowProblem_Deserialize = {
+	node?: string | null,
+	message: string,
+};
+
+/**  One thing wrong, and the node it is on. */
+export type FlowProblem_Serialize = {
+	node: string | null,
+	message: string,
+};
+
+/**  Who runs a flow and when (for the list of flows). */
+export type FlowRunner = FlowRunner_Serialize | FlowRunner_Deserialize;
+
+/**  Who runs a flow and when (for the list of flows). */
+export type FlowRunner_Deserialize = {
+	holder: string,
+	/**  When it last polled or ticked (UTC, ISO). */
+	polled_at?: string | null,
+	/**  When it will next (UTC, ISO). */
+	next_at?: string | null,
+};
+
+/**  Who runs a flow and when (for the list of flows). */
+export type FlowRunner_Serialize = {
+	holder: string,
+	/**  When it last polled or ticked (UTC, ISO). */
+	polled_at: string | null,
+	/**  When it will next (UTC, ISO). */
+	next_at: string | null,
+};
+
+/**  A flow tried on one record without writing anything. */
+export type FlowTest = FlowTest_Serialize | FlowTest_Deserialize;
+
+/**  A flow tried on one record without writing anything. */
+export type FlowTest_Deserialize = {
+	/**  The record the trigger would hand over (the latest that matches). */
+	record?: Json | null,
+	nodes: NodeOutcome_Deserialize[],
+};
+
+/**  A flow tried on one record without writing anything. */
+export type FlowTest_Serialize = {
+	/**  The record the trigger would hand over (the latest that matches). */
+	record: Json | null,
+	nodes: NodeOutcome_Serialize[],
+};
+
+/**
+ *  A flow's runner finished a poll that fired, or a poll failed: the
+ *  Flows screen refreshes its list.
+ */
+export type FlowsChanged = {
+	line: string,
 };
 
 /**  One page of rows. `columns` comes with the first page that has rows. */
@@ -381,6 +553,8 @@ export type ImportSpec_Serialize = {
 	retry_of: string | null,
 };
 
+export type Json = null | boolean | number | null | string | Json[] | { [key in string]: Json };
+
 /**
  *  `--map FILE`: columns to fields (`null` skips a column; `Parent.ExtId`
  *  sets a lookup by the parent's external id) and constant values.
@@ -427,6 +601,49 @@ export type MappingProposal_Serialize = {
 	external_ids: string[],
 };
 
+/**  What one node did with one record. */
+export type NodeOutcome = NodeOutcome_Serialize | NodeOutcome_Deserialize;
+
+/**  What one node did with one record. */
+export type NodeOutcome_Deserialize = {
+	node: string,
+	/**
+	 *  `ok`, `filtered` (a filter or branch stopped the record here) or
+	 *  `failed`.
+	 */
+	status: string,
+	error?: string | null,
+	duration_ms: number,
+	output: Json,
+};
+
+/**  What one node did with one record. */
+export type NodeOutcome_Serialize = {
+	node: string,
+	/**
+	 *  `ok`, `filtered` (a filter or branch stopped the record here) or
+	 *  `failed`.
+	 */
+	status: string,
+	error: string | null,
+	duration_ms: number,
+	output: Json,
+};
+
+export type NodeSpec = NodeSpec_Serialize | NodeSpec_Deserialize;
+
+export type NodeSpec_Deserialize = {
+	id: string,
+	type: string,
+	params?: Json,
+};
+
+export type NodeSpec_Serialize = {
+	id: string,
+	type: string,
+	params: Json,
+};
+
 export type ObjectDetail = {
 	name: string,
 	label: string,
@@ -462,6 +679,11 @@ export type PlaygroundStatus_Serialize = {
 	password: string,
 	/**  Where the org keeps its records between runs. */
 	data_folder: string,
+};
+
+export type Position = {
+	x: number | null,
+	y: number | null,
 };
 
 export type PreviewRow = PreviewRow_Serialize | PreviewRow_Deserialize;
