@@ -882,3 +882,159 @@ async fn a_user_imports_checks_undoes_cancels_and_resumes() {
     drop(driver);
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+impl Session {
+    /// Ticks the checkbox of field `name` in the field list labelled `list`.
+    async fn tick_field(&self, list: &str, name: &str) {
+        let xpath =
+            format!("//*[@aria-label='{list}']//label[.//span[normalize-space()='{name}']]/input");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = within(name, self.client.find(Locator::XPath(&xpath))).await
+                && within(name, e.click()).await.is_ok()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no field {name} in {list}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn a_user_builds_a_flow_on_the_canvas_tests_enables_it_and_sees_its_first_run() {
+    let scratch = scratch_folder("e2e-flows");
+    let urls = scratch.join("opened-urls.txt");
+    let org = sf_emulator::Emulator::start(sf_emulator::Config {
+        demo_data: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let token = org.issue_token("e2e-flows")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = scratch.join("contacts.csv");
+    let (driver, mut s) = open_app(&scratch, &urls, "flows").await;
+    connect(&s, &org, &urls, "E2E Org").await;
+
+    s.click("[data-nav=flows]").await;
+    s.text_when(".panel.empty", |t| t.contains("No flows yet"))
+        .await;
+    s.click_button("New flow").await;
+    s.type_into("input[aria-label='Flow name']", "Contacts to a file")
+        .await;
+
+    // 1. A trigger from the palette, set up from the org's describe: the
+    // only connection is chosen already.
+    s.click("[data-palette='salesforce.trigger']").await;
+    s.find("[data-node='trigger']").await;
+    assert_eq!(
+        s.value("select[aria-label=Connection]").await.as_deref(),
+        Some("E2E Org")
+    );
+    s.text_when("[data-node='trigger']", |t| t.contains("1 problem"))
+        .await;
+    s.choose("select[aria-label=Object]", "Contact").await;
+    s.tick_field("Fields it reads", "LastName").await;
+    s.type_into("input[aria-label='Poll every (seconds)']", "1")
+        .await;
+
+    // 2. A CSV step after it; a column's template completed from the
+    // trigger's fields.
+    s.click("[data-palette='csv.append']").await;
+    s.find("[data-node='csv']").await;
+    s.type_into("input[aria-label=File]", &out.display().to_string())
+        .await;
+    s.type_into("input[aria-label='Add to Columns']", "name")
+        .await;
+    s.click_button("Add").await;
+    let name = s.find("input[aria-label='Columns: name']").await;
+    name.send_keys("{{ record.Las").await.unwrap();
+    s.text_when("[aria-label='Names you can use']", |t| {
+        t.contains("record.LastName")
+    })
+    .await;
+    name.send_keys("\u{E004}").await.unwrap(); // Tab takes it.
+    name.send_keys(" }}").await.unwrap();
+    assert_eq!(
+        s.value("input[aria-label='Columns: name']")
+            .await
+            .as_deref(),
+        Some("{{ record.LastName }}")
+    );
+    s.text_when(".tabs button:first-child", |t| t == "Problems (0)")
+        .await;
+    s.shot("flow-built").await;
+
+    // 3. Save, then Test: the latest contact goes through and nothing is
+    // written.
+    s.click_button("Save").await;
+    s.text_when(".flow-toolbar [aria-live]", |t| t == "saved")
+        .await;
+    s.click_button("Test").await;
+    s.text_when(".test-result", |t| t.contains("csv ok")).await;
+    s.click("[data-node='csv'] .flow-node-head").await;
+    s.text_when("[aria-label='What the test showed']", |t| {
+        t.contains("What it would send")
+    })
+    .await;
+    s.shot("flow-canvas").await;
+    assert!(!out.exists(), "a test writes nothing");
+
+    // 4. Enabled, the app's runner takes the next change through.
+    s.click("input[aria-label=Enabled]").await;
+    let checked = || async {
+        within(
+            "enabled",
+            s.find("input[aria-label=Enabled]").await.prop("checked"),
+        )
+        .await
+        .unwrap()
+    };
+    let deadline = Instant::now() + WAIT;
+    while checked().await.as_deref() != Some("true") {
+        assert!(Instant::now() < deadline, "the flow was not enabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let made: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/services/data/v62.0/sobjects/Contact",
+            org.base_url()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"LastName": "Canvas", "Email": "canvas@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    s.text_when(".tabs button:nth-child(3)", |t| t == "Runs (1)")
+        .await;
+    s.click(".tabs button:nth-child(3)").await;
+    let run = s.content("table[aria-label='Flow runs'] tbody tr").await;
+    assert!(run.contains("Completed"), "{run}");
+    assert_eq!(line_of(&out, 1).await, format!("{id},Canvas"));
+    s.shot("flow-first-run").await;
+
+    // 5. The list shows it enabled, with its last run.
+    s.click_button("← Flows").await;
+    s.text_when("tr[data-flow='Contacts to a file']", |t| {
+        t.contains("Completed")
+    })
+    .await;
+    let row = s.content("tr[data-flow='Contacts to a file']").await;
+    assert!(
+        row.contains("Contact created_or_updated every 1 s"),
+        "{row}"
+    );
+    s.shot("flows-list").await;
+
+    s.client.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

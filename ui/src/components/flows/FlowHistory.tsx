@@ -47,13 +47,14 @@ export function FlowHistory({ runs, onOpen }: { runs: RunRecord[]; onOpen: (run:
 function RunsChart({ runs }: { runs: RunRecord[] }) {
   const shown = [...runs].reverse().slice(-60);
   const most = Math.max(1, ...shown.map((r) => r.summary.rows));
-  const w = 100 / shown.length;
+  // Thin bars even for a few runs: a lone run is not a wall of colour.
+  const w = 100 / Math.max(shown.length, 20);
   const first = new Date(shown[0].started_at).toLocaleString();
   const last = new Date(shown[shown.length - 1].started_at).toLocaleString();
   const failed = shown.reduce((n, r) => n + r.summary.failed, 0);
   const records = shown.reduce((n, r) => n + r.summary.rows, 0);
   return (
-    <figure className="runs-chart">
+    <figure className="runs-chart" title={`${first} – ${last}`}>
       <svg viewBox="0 0 100 40" preserveAspectRatio="none" role="img" aria-label={`${records} records and ${failed} failed over ${shown.length} runs`}>
         {shown.map((r, i) => {
           const h = (r.summary.rows / most) * 38;
@@ -68,7 +69,7 @@ function RunsChart({ runs }: { runs: RunRecord[] }) {
         })}
       </svg>
       <figcaption className="small muted">
-        Records per run (failed in red), {first} – {last}
+        Records per run, failed in red ({shown.length} run{shown.length === 1 ? "" : "s"})
       </figcaption>
     </figure>
   );

@@ -1,4 +1,4 @@
-import { useRef, useState, type KeyboardEvent } from "react";
+import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { completeTemplate, type TemplateCompletion } from "../../lib/flows";
 
 /** A template (`{{ record.Email }}`) or condition field that offers the
@@ -17,6 +17,15 @@ export function TemplateInput(props: {
   const field = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const [menu, setMenu] = useState<TemplateCompletion | null>(null);
   const [active, setActive] = useState(0);
+  // Where the cursor goes once a taken name is in the value: set before
+  // the next key is read, so typing on after Tab lands after the name.
+  const cursorAfter = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    if (cursorAfter.current === null) return;
+    field.current?.focus();
+    field.current?.setSelectionRange(cursorAfter.current, cursorAfter.current);
+    cursorAfter.current = null;
+  }, [value]);
 
   const suggest = (text: string, cursor: number, asked: boolean) => {
     let c = completeTemplate(text, cursor, names, expression);
@@ -32,12 +41,9 @@ export function TemplateInput(props: {
     if (!menu) return;
     const text = value.slice(0, menu.from) + item + value.slice(menu.to);
     const cursor = menu.from + item.length;
+    cursorAfter.current = cursor;
     onChange(text);
     setMenu(null);
-    requestAnimationFrame(() => {
-      field.current?.focus();
-      field.current?.setSelectionRange(cursor, cursor);
-    });
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement | HTMLTextAreaElement>) => {
