@@ -1005,3 +1005,82 @@ fn a_scheduled_flow_runs_its_steps_each_tick() {
         text(&o.stderr)
     );
 }
+
+/// The window moves only as far as the org covered *before* the query a
+/// poll has read: a record that commits between a poll's query and its
+/// getUpdated call is read by the next poll, not passed over.
+#[test]
+fn a_record_that_commits_during_a_poll_is_read_by_the_next() {
+    let home = temp("flows-commit-race");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    control(
+        &org.url,
+        "POST",
+        "clock",
+        json!({"now": "2026-11-30T10:00:50Z", "freeze": true}),
+    );
+    let log = home.join("fired.csv");
+    let flow = json!({
+        "version": 1, "name": "Race",
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Play", "object": "Contact", "on": "created", "every_seconds": 1,
+                "fields": ["Id", "LastName"], "where": "LastName LIKE 'W%'"}},
+            {"id": "log", "type": "csv.append", "params": {
+                "path": log.to_str().unwrap(), "columns": {"name": "{{ record.LastName }}"}}}
+        ],
+        "edges": [{"from": "t", "to": "log"}]
+    });
+    assert!(import(&home, &flow).status.success());
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Race"])
+            .status
+            .success()
+    );
+    import_contacts(&home, "LastName\nWseen\n", "insert");
+    // Wlate is in an open transaction: visible 5 s after its stamp.
+    control(
+        &org.url,
+        "POST",
+        "settings",
+        json!({"visibilityDelaySecs": 5}),
+    );
+    import_contacts(&home, "LastName\nWlate\n", "insert");
+    // The poll's getUpdated waits 1.5 s; meanwhile Wlate commits and the
+    // org's minute turns.
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        json!({"rules": [{"route": "sobjects", "method": "GET", "kind": "latency", "latencyMs": 1500, "times": 1}]}),
+    );
+    let poll = std::process::Command::new(BIN)
+        .args(["flows", "run", "Race", "--once", "--format", "json"])
+        .env("SYNCSTUDIO_HOME", &home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    control(
+        &org.url,
+        "POST",
+        "clock",
+        json!({"now": "2026-11-30T10:01:10Z"}),
+    );
+    let first = poll.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let fired = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(fired(), ["Wseen"], "Wlate was not visible to the query");
+    let o = syncstudio(&home, &["flows", "run", "Race", "--once"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(fired(), ["Wseen", "Wlate"]);
+}

@@ -215,9 +215,8 @@ impl Studio {
                 .save_flow_state(name, &flow.start, &serde_json::to_string(s)?)
         };
         if fired.is_empty() {
-            if !state.seen.is_empty() && !pass_over {
-                advance_from_org(&client, &params.object, &since, &mut state).await;
-            }
+            trigger::settle(&mut state);
+            learn_covered(&client, &params.object, &mut state).await;
             save(&state)?;
             return Ok(None);
         }
@@ -247,19 +246,25 @@ impl Studio {
                 host,
                 cancel,
                 &mut |change| {
-                    done.seen.insert(change.id.clone(), change.stamp.clone());
-                    match change.event {
-                        trigger::Event::Deleted => {
-                            done.deleted.insert(change.id.clone(), change.stamp.clone())
-                        }
-                        _ => done.deleted.remove(&change.id),
-                    };
+                    // Done: what the poll learnt of this record is kept
+                    // (a record first seen deleted stays known deleted,
+                    // whatever event it fired as).
+                    for (kept, learnt) in [
+                        (&mut done.seen, &state.seen),
+                        (&mut done.deleted, &state.deleted),
+                    ] {
+                        match learnt.get(&change.id) {
+                            Some(v) => kept.insert(change.id.clone(), v.clone()),
+                            None => kept.remove(&change.id),
+                        };
+                    }
                     save(&done)
                 },
             )
             .await?;
         if summary.status != RunStatus::Cancelled {
-            advance_from_org(&client, &params.object, &since, &mut done).await;
+            trigger::settle(&mut done);
+            learn_covered(&client, &params.object, &mut done).await;
             save(&done)?;
         }
         Ok(Some(summary))
@@ -898,33 +903,38 @@ fn append_csv<'a>(
     f.flush()
 }
 
-/// Moves the trigger's window to what the org covers. When the org cannot
-/// say (a window start more than 30 days back, a failed call), the window
-/// stays where it is: the next poll reads a little more, nothing is lost.
-async fn advance_from_org(
-    client: &salesforce::Client,
-    object: &str,
-    since: &str,
-    state: &mut TriggerState,
-) {
-    match covered(client, object, Some(since)).await {
-        Ok(latest) => trigger::advance(state, &latest),
-        Err(e) => tracing::warn!(object, since, "the trigger's window stays where it is: {e}"),
+/// Asks the org how far it covers, for the next poll to move the window
+/// to once its own query is read; only while records are remembered (an
+/// idle trigger stays at one call a poll). When the org cannot say (a
+/// window start more than 30 days back, a failed call), the window stays
+/// where it is: the next poll reads a little more, nothing is lost.
+async fn learn_covered(client: &salesforce::Client, object: &str, state: &mut TriggerState) {
+    if state.seen.is_empty() {
+        return;
+    }
+    let since = state.since.clone();
+    match covered(client, object, since.as_deref()).await {
+        Ok(latest) => state.covered = Some(latest),
+        Err(e) => tracing::warn!(
+            object,
+            ?since,
+            "the trigger's window stays where it is: {e}"
+        ),
     }
 }
 
 /// The org's `latestDateCovered` for an object's changes from `since`
-/// (or from an hour ago): where the next window can start safely.
+/// (or from a day ago): where the next window can start safely.
 async fn covered(client: &salesforce::Client, object: &str, since: Option<&str>) -> Result<String> {
     let now = chrono::Utc::now();
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
     let start = match since {
         Some(s) => s.to_string(),
-        None => fmt(now - chrono::Duration::hours(1)),
+        None => fmt(now - chrono::Duration::days(1)),
     };
-    // The org caps the end at its own now: this machine's clock only has
-    // to be roughly right.
-    let end = fmt(now + chrono::Duration::hours(1));
+    // The org caps what it covers at its own now: this machine's clock
+    // may be a day off either way.
+    let end = fmt(now + chrono::Duration::days(1));
     let v = client
         .request(
             reqwest::Method::GET,

@@ -12,15 +12,40 @@ use crate::runs::{Cancel, QuietHost, RunHost, RunSummary};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// How this process names itself in a lease.
-pub fn holder_name(role: &str) -> String {
-    let host = std::env::var("HOSTNAME")
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "this machine".into());
-    format!("{role} (pid {} on {host})", std::process::id())
+        .unwrap_or_else(|| "this machine".into())
+}
+
+/// How this process names itself in a lease.
+pub fn holder_name(role: &str) -> String {
+    format!("{role} (pid {} on {})", std::process::id(), host_name())
+}
+
+/// Whether a lease's holder was a process on this machine that is no
+/// longer running (killed, crashed): its lease need not run out first.
+fn holder_is_gone(holder: &str) -> bool {
+    let Some((_, tail)) = holder.rsplit_once("(pid ") else {
+        return false;
+    };
+    let Some((pid, host)) = tail.trim_end_matches(')').split_once(" on ") else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if host != host_name() || pid == std::process::id() {
+        return false;
+    }
+    // Linux shows every live process under /proc; elsewhere, wait for
+    // the lease to run out.
+    cfg!(target_os = "linux")
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Who runs a flow and when (for the list of flows).
@@ -53,10 +78,17 @@ impl Studio {
         let wall = chrono::Utc::now().timestamp_millis();
         let ttl = (every as i64 * 3 * 1000).max(60_000);
         if let Err(other) = self.store.take_flow_lease(name, holder, wall, wall + ttl)? {
-            return Err(Error::FlowHeld {
-                flow: name.to_string(),
-                holder: other,
-            });
+            let taken_over = holder_is_gone(&other)
+                && self
+                    .store
+                    .take_flow_lease_from(name, &other, holder, wall + ttl)?;
+            if !taken_over {
+                return Err(Error::FlowHeld {
+                    flow: name.to_string(),
+                    holder: other,
+                });
+            }
+            tracing::info!(flow = name, from = %other, "took over the flow from a runner that stopped");
         }
         let lock = self.flow_poll_lock(name);
         let _one_at_a_time = lock.lock().await;
@@ -200,4 +232,21 @@ impl Studio {
 fn instant_of(at: chrono::DateTime<chrono::Utc>) -> Instant {
     let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
     Instant::now() + wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runner_on_this_machine_that_is_not_running_is_gone() {
+        let me = holder_name("x");
+        assert!(!holder_is_gone(&me), "this process runs");
+        let dead = format!("syncstudio flows serve (pid 4194399 on {})", host_name());
+        assert_eq!(holder_is_gone(&dead), cfg!(target_os = "linux"));
+        assert!(!holder_is_gone(
+            "syncstudio flows serve (pid 4194399 on elsewhere)"
+        ));
+        assert!(!holder_is_gone("someone"));
+    }
 }

@@ -5,8 +5,9 @@
 //! fires when its (Id, SystemModstamp) pair is not in `seen`: many records
 //! sharing one stamp, and a record seen again because the window overlaps,
 //! fire once each. `since` moves only to the org's `latestDateCovered`
-//! (getUpdated): never past a change still in an open transaction, so a
-//! record that commits late is inside the next window. Every time is the
+//! (getUpdated) as asked before the query that was just read: never past
+//! a change still in an open transaction, so a record that commits late
+//! is inside the next window. Every time is the
 //! org's (stamps, latestDateCovered), never this machine's clock. `seen`
 //! keeps only pairs at or after `since`: an idle org costs one call a poll.
 //!
@@ -15,7 +16,8 @@
 //! the trigger knew it deleted is a restore, not an edit; what it knows
 //! deleted starts from the recycle bin when the trigger first polls. A
 //! delete and an undelete both inside one polling interval leave only a
-//! new stamp behind, and are seen as an edit.
+//! new stamp behind, and are seen as an edit; an undelete and an edit
+//! inside one interval are seen as the undelete alone.
 
 use super::model::{TriggerOn, TriggerParams};
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,12 @@ pub struct TriggerState {
     /// deletion (so their undelete is told from an edit).
     #[serde(default)]
     pub deleted: BTreeMap<String, String>,
+    /// The org's `latestDateCovered`, asked after the last poll: the next
+    /// poll's query (made later) has seen everything visible by then, so
+    /// after it the window may move there. Moving to a value asked after
+    /// the query could pass a record that became visible in between.
+    #[serde(default)]
+    pub covered: Option<String>,
 }
 
 /// A change a trigger fires for.
@@ -189,7 +197,8 @@ pub fn changes(
         let was_seen = state.seen.contains_key(&id);
         state.seen.insert(id.clone(), stamp.clone());
         let was_deleted = if is_deleted {
-            state.deleted.insert(id.clone(), stamp.clone()).is_some()
+            state.deleted.insert(id.clone(), stamp.clone());
+            false
         } else {
             state.deleted.remove(&id).is_some()
         };
@@ -204,10 +213,11 @@ pub fn changes(
             _ => false,
         };
         let creation = !was_seen && created_in_window;
+        // A deleted row at a stamp not seen before is a deletion (a record
+        // in the recycle bin cannot be edited), even when the undelete
+        // before it fell between two polls.
         let event = if is_deleted {
-            // A row still deleted at a new stamp (an edit of a deleted
-            // record cannot happen) is its deletion, once.
-            (!was_deleted || !was_seen).then_some(Event::Deleted)
+            Some(Event::Deleted)
         } else if was_deleted {
             Some(Event::Restored)
         } else if creation {
@@ -244,6 +254,14 @@ pub fn changes(
 pub fn know_deleted(state: &mut TriggerState, records: Vec<Value>) {
     for o in records.into_iter().filter_map(observe) {
         state.deleted.insert(o.id, o.stamp);
+    }
+}
+
+/// After a poll's records are done: the window moves to what the org
+/// covered before the query, if it said.
+pub fn settle(state: &mut TriggerState) {
+    if let Some(c) = state.covered.take() {
+        advance(state, &c);
     }
 }
 

@@ -162,6 +162,22 @@ impl Store {
         Ok(Err(other))
     }
 
+    /// Takes a lease from a holder known to be gone; false when someone
+    /// else took it first.
+    pub(crate) fn take_flow_lease_from(
+        &self,
+        flow: &str,
+        gone: &str,
+        holder: &str,
+        expires_ms: i64,
+    ) -> Result<bool> {
+        let n = self.db().execute(
+            "UPDATE flow_leases SET holder = ?3, expires_ms = ?4 WHERE flow = ?1 AND holder = ?2",
+            params![flow, gone, holder, expires_ms],
+        )?;
+        Ok(n > 0)
+    }
+
     /// Notes a poll by the lease's holder and when it will poll next.
     pub(crate) fn record_flow_poll(
         &self,

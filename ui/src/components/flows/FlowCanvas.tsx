@@ -1,4 +1,4 @@
-import { useMemo, type DragEvent } from "react";
+import { useEffect, useMemo, type DragEvent } from "react";
 import {
   Background,
   Controls,
@@ -86,6 +86,13 @@ export function FlowCanvas(props: {
 }) {
   const { draft, selected, problems, outcomes, onSelect, onCommit, onCheckpoint, onReplace } = props;
   const flow = useReactFlow();
+  // A node added off screen is brought into view (the whole flow framed).
+  const count = draft.nodes.length;
+  useEffect(() => {
+    if (count === 0) return;
+    const frame = requestAnimationFrame(() => void flow.fitView({ maxZoom: 1, padding: 0.15, duration: 150 }));
+    return () => cancelAnimationFrame(frame);
+  }, [count, flow]);
   const nodes: StepNode[] = useMemo(
     () =>
       draft.nodes.map((spec, i) => ({
