@@ -183,6 +183,10 @@ impl Studio {
             .flow_state(name, &flow.start)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
+        // What a poll cut short (a kill) had finished.
+        for done in self.store.flow_done(name, &flow.start)? {
+            trigger::take_done(&mut state, &done);
+        }
         let first = state.since.is_none();
         if first {
             if trigger::needs_recycle_bin(params) {
@@ -248,17 +252,14 @@ impl Studio {
                 &mut |change| {
                     // Done: what the poll learnt of this record is kept
                     // (a record first seen deleted stays known deleted,
-                    // whatever event it fired as).
-                    for (kept, learnt) in [
-                        (&mut done.seen, &state.seen),
-                        (&mut done.deleted, &state.deleted),
-                    ] {
-                        match learnt.get(&change.id) {
-                            Some(v) => kept.insert(change.id.clone(), v.clone()),
-                            None => kept.remove(&change.id),
-                        };
-                    }
-                    save(&done)
+                    // whatever event it fired as), noted on its own row.
+                    let noted = crate::store::FlowDone {
+                        id: change.id.clone(),
+                        seen: state.seen.get(&change.id).cloned(),
+                        deleted: state.deleted.get(&change.id).cloned(),
+                    };
+                    trigger::take_done(&mut done, &noted);
+                    self.store.note_flow_done(name, &flow.start, &noted)
                 },
             )
             .await?;

@@ -250,6 +250,19 @@ pub fn changes(
     out
 }
 
+/// Takes in one record a poll finished, as its state should now know it.
+pub fn take_done(state: &mut TriggerState, done: &crate::store::FlowDone) {
+    for (kept, learnt) in [
+        (&mut state.seen, &done.seen),
+        (&mut state.deleted, &done.deleted),
+    ] {
+        match learnt {
+            Some(v) => kept.insert(done.id.clone(), v.clone()),
+            None => kept.remove(&done.id),
+        };
+    }
+}
+
 /// Takes in what the recycle bin holds when a trigger starts.
 pub fn know_deleted(state: &mut TriggerState, records: Vec<Value>) {
     for o in records.into_iter().filter_map(observe) {

@@ -33,6 +33,27 @@ CREATE TABLE flow_leases (
 pub(super) const POLL_MIGRATION: &str = "ALTER TABLE flow_leases ADD COLUMN polled_ms INTEGER;
 ALTER TABLE flow_leases ADD COLUMN next_ms INTEGER;";
 
+/// Records a poll has finished, noted one by one while it runs (the whole
+/// state is saved once at its end): what a killed poll did survives it at
+/// the cost of one small insert a record.
+pub(super) const DONE_MIGRATION: &str = "CREATE TABLE flow_done (
+    flow TEXT NOT NULL,
+    node TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seen TEXT,
+    deleted TEXT,
+    PRIMARY KEY (flow, node, id)
+);";
+
+/// One record a poll finished: its stamp as seen, and its deletion's
+/// stamp if it is known deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowDone {
+    pub id: String,
+    pub seen: Option<String>,
+    pub deleted: Option<String>,
+}
+
 /// Who runs a flow, when it last polled and when it will next.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowLease {
@@ -115,20 +136,57 @@ impl Store {
             .optional()?)
     }
 
+    /// Saves a node's whole state; the records noted done are in it now.
     pub(crate) fn save_flow_state(&self, flow: &str, node: &str, state: &str) -> Result<()> {
-        self.db().execute(
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
             "INSERT INTO flow_state (flow, node, state, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(flow, node) DO UPDATE SET state = excluded.state,
                  updated_at = excluded.updated_at",
             params![flow, node, state, now()],
         )?;
+        tx.execute(
+            "DELETE FROM flow_done WHERE flow = ?1 AND node = ?2",
+            params![flow, node],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Notes one record a poll finished (until the state is saved whole).
+    pub(crate) fn note_flow_done(&self, flow: &str, node: &str, done: &FlowDone) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO flow_done (flow, node, id, seen, deleted) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(flow, node, id) DO UPDATE SET seen = excluded.seen,
+                 deleted = excluded.deleted",
+            params![flow, node, done.id, done.seen, done.deleted],
+        )?;
+        Ok(())
+    }
+
+    /// The records noted done since the state was last saved whole.
+    pub(crate) fn flow_done(&self, flow: &str, node: &str) -> Result<Vec<FlowDone>> {
+        let db = self.db();
+        let mut q =
+            db.prepare("SELECT id, seen, deleted FROM flow_done WHERE flow = ?1 AND node = ?2")?;
+        let rows = q
+            .query_map(params![flow, node], |r| {
+                Ok(FlowDone {
+                    id: r.get(0)?,
+                    seen: r.get(1)?,
+                    deleted: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     /// Forgets a flow's state: enabled again, it starts afresh.
     pub(crate) fn clear_flow_state(&self, flow: &str) -> Result<()> {
-        self.db()
-            .execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        let db = self.db();
+        db.execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        db.execute("DELETE FROM flow_done WHERE flow = ?1", [flow])?;
         Ok(())
     }
 }
@@ -217,6 +275,7 @@ impl Store {
         let mut db = self.db();
         let tx = db.transaction()?;
         tx.execute("DELETE FROM flow_state WHERE flow = ?1", [flow])?;
+        tx.execute("DELETE FROM flow_done WHERE flow = ?1", [flow])?;
         tx.execute("DELETE FROM flow_leases WHERE flow = ?1", [flow])?;
         let n = tx.execute("DELETE FROM flows WHERE name = ?1", [flow])?;
         tx.commit()?;
