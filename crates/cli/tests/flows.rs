@@ -167,6 +167,8 @@ fn what_the_org_lacks_is_named_with_its_node_and_nothing_is_saved() {
 struct Sink {
     url: String,
     got: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// While set, every request is answered 503.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn sink() -> Sink {
@@ -175,6 +177,8 @@ fn sink() -> Sink {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
     let kept = got.clone();
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let is_down = down.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -196,7 +200,9 @@ fn sink() -> Sink {
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
             let body = String::from_utf8(body).unwrap();
-            let status = if body.contains("Fail") {
+            let status = if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                "503 Service Unavailable"
+            } else if body.contains("Fail") {
                 "500 Internal Server Error"
             } else {
                 "200 OK"
@@ -208,7 +214,7 @@ fn sink() -> Sink {
             );
         }
     });
-    Sink { url, got }
+    Sink { url, got, down }
 }
 
 fn run_once(home: &std::path::Path) -> (Option<i32>, Value) {
@@ -1083,4 +1089,92 @@ fn a_record_that_commits_during_a_poll_is_read_by_the_next() {
     let o = syncstudio(&home, &["flows", "run", "Race", "--once"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(fired(), ["Wseen", "Wlate"]);
+}
+
+/// A record whose action failed is retried from its run: sent under the
+/// same Idempotency-Key, once the endpoint is back; a record edited since
+/// is not sent again (the trigger takes its edit through).
+#[test]
+fn failed_records_are_retried_from_their_run_under_the_same_key() {
+    let home = temp("flows-retry");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let erp = sink();
+    let mut flow = example("Play");
+    flow["nodes"][2]["params"]["url"] = json!(format!("{}/contacts", erp.url));
+    assert!(import(&home, &flow).status.success());
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Contacts to the ERP"])
+            .status
+            .success()
+    );
+    import_contacts(
+        &home,
+        "LastName,Email\nAsh,ash@example.com\nBirch,birch@example.com\n",
+        "insert",
+    );
+    erp.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (code, failed) = run_once(&home);
+    assert_eq!(
+        (code, failed["failed"].as_u64()),
+        (Some(1), Some(2)),
+        "{failed}"
+    );
+    let run = failed["run"].as_str().unwrap().to_string();
+    let keys_of = |who: &str| -> Vec<String> {
+        erp.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b.contains(who))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let tried = keys_of("ash@example.com");
+    assert_eq!(tried.len(), 3, "three tries before giving up");
+
+    // Birch is edited meanwhile; the endpoint comes back.
+    let q = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT Id FROM Contact WHERE LastName = 'Birch'",
+            "--format",
+            "json",
+        ],
+    );
+    let birch: Value = serde_json::from_slice(&q.stdout).unwrap();
+    let birch = birch[0]["Id"].as_str().unwrap().to_string();
+    import_contacts(&home, &format!("Id,Title\n{birch},Buyer\n"), "update");
+    erp.down.store(false, std::sync::atomic::Ordering::SeqCst);
+
+    let o = syncstudio(&home, &["runs", "retry", &run, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.lines().next().unwrap().starts_with("run "), "{out}");
+    let retried: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (
+            retried["rows"].as_u64(),
+            retried["succeeded"].as_u64(),
+            retried["unchanged"].as_u64()
+        ),
+        (Some(2), Some(2), Some(1)),
+        "{retried}"
+    );
+    let ash = keys_of("ash@example.com");
+    assert_eq!(ash.len(), 4);
+    assert!(ash.iter().all(|k| *k == tried[0]), "the same key: {ash:?}");
+    let ok = std::fs::read_to_string(retried["success_file"].as_str().unwrap()).unwrap();
+    assert!(
+        ok.contains(&format!("{birch},")) && ok.contains("superseded"),
+        "{ok}"
+    );
+
+    // The trigger takes Birch's edit through; Ash is not sent again.
+    let (code, next) = run_once(&home);
+    assert_eq!((code, next["rows"].as_u64()), (Some(0), Some(1)), "{next}");
+    assert_eq!(keys_of("birch@example.com").len(), 4);
+    assert_eq!(keys_of("ash@example.com").len(), 4);
 }

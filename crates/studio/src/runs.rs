@@ -650,6 +650,16 @@ impl Studio {
             .flatten())
     }
 
+    /// The flow a run is a poll of, if it is one.
+    pub(crate) fn run_flow(&self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .db()
+            .query_row("SELECT flow FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Why a run ended as it did, when it failed.
     pub fn run_error(&self, id: &str) -> Result<Option<String>> {
         Ok(self

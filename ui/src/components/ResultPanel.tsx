@@ -78,6 +78,9 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
       {kind === "dry-run" && <p className="muted small">A check: nothing was written. The counts are what the import will do.</p>}
       {resumable && <p className="muted small">Resume sends the rows not sent yet; nothing already written is sent twice.</p>}
       {importLike && s.failed > 0 && !resumable && <p className="muted small">To fix failed rows, open the error file, correct them and save it; Retry failed rows sends what the file holds then.</p>}
+      {kind === "flow" && s.failed > 0 && (
+        <p className="muted small">Retry takes the failed records through the flow (as saved now) again, under the same Idempotency-Key; a record changed since is left to the trigger, which takes its newer change through.</p>
+      )}
       <div className="counts">
         <span className="count">
           <b data-testid="rows">{s.rows.toLocaleString()}</b> rows
@@ -126,6 +129,11 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
         {importLike && s.failed > 0 && !resumable && (
           <button className="primary" disabled={busy} onClick={() => void follow(`Retrying the failed rows of ${s.run}`, "import", (ch) => commands.startRun({ job: "retry", run: s.run, file: null }, ch))}>
             Retry failed rows
+          </button>
+        )}
+        {kind === "flow" && s.failed > 0 && (
+          <button className="primary" disabled={busy} onClick={() => void follow(`Retrying the failed records of ${s.run}`, "flow", (ch) => commands.startRun({ job: "retry", run: s.run, file: null }, ch))}>
+            Retry failed records
           </button>
         )}
         {resumable && (

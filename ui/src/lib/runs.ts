@@ -24,6 +24,7 @@ export const KIND_LABEL: Record<string, string> = {
   "dry-run": "Check",
   export: "Export",
   undo: "Undo",
+  flow: "Flow",
 };
 
 /** Imports a crash or a closed laptop left unfinished: offered at start. */

@@ -149,14 +149,14 @@ impl Studio {
             .fire(
                 name,
                 flow,
-                (target.as_deref().unwrap_or_default(), ""),
+                (target.as_deref().unwrap_or_default(), "", None),
                 (
                     client.as_ref().map(|(_, c)| c),
                     client.as_ref().map_or(0, |(_, c)| c.calls_sent()),
                 ),
                 vec![change],
-                host,
-                cancel,
+                (host, cancel),
+                |_| {},
                 &mut |_| Ok(()),
             )
             .await?;
@@ -244,11 +244,11 @@ impl Studio {
             .fire(
                 name,
                 flow,
-                (&params.connection, &params.object),
+                (&params.connection, &params.object, None),
                 (Some(&client), calls_before),
                 fired,
-                host,
-                cancel,
+                (host, cancel),
+                |_| {},
                 &mut |change| {
                     // Done: what the poll learnt of this record is kept
                     // (a record first seen deleted stays known deleted,
@@ -279,11 +279,11 @@ impl Studio {
         &self,
         name: &str,
         flow: &Checked,
-        (connection, object): (&str, &str),
+        (connection, object, retry_of): (&str, &str, Option<&str>),
         (client, calls_before): (Option<&salesforce::Client>, u64),
         fired: Vec<Change>,
-        host: &dyn RunHost,
-        cancel: &Cancel,
+        (host, cancel): (&dyn RunHost, &Cancel),
+        on_start: impl FnOnce(&str),
         after_each: &mut (dyn FnMut(&Change) -> Result<()> + Send),
     ) -> Result<RunSummary> {
         let calls = || client.map_or(0, salesforce::Client::calls_sent);
@@ -295,10 +295,11 @@ impl Studio {
             input_file: None,
             results: None,
             spec: None,
-            retry_of: None,
+            retry_of,
             flow: Some(name),
         })?;
         let mut summary = handle.summary.clone();
+        on_start(&summary.run);
         let folder = self.runs_folder().join(&summary.run);
         let mut ok = csv::Writer::from_path(&summary.success_file)?;
         ok.write_record(["Id", "SystemModstamp", "event"])?;
@@ -321,8 +322,17 @@ impl Studio {
                 stopped = true;
                 break;
             }
-            let run = self.take_through(name, flow, &change, false).await;
             summary.rows += 1;
+            if change.event == trigger::Event::Superseded {
+                // A retry of a change the record has moved on from: the
+                // trigger took the later change through.
+                summary.succeeded += 1;
+                summary.unchanged += 1;
+                ok.write_record([change.id.as_str(), change.stamp.as_str(), "superseded"])?;
+                ok.flush()?;
+                continue;
+            }
+            let run = self.take_through(name, flow, &change, false).await;
             for o in &run {
                 outcomes.write_record([
                     change.id.as_str(),
@@ -349,7 +359,7 @@ impl Studio {
                         trigger::Event::Created => summary.created += 1,
                         trigger::Event::Updated | trigger::Event::Restored => summary.updated += 1,
                         trigger::Event::Deleted => summary.deleted += 1,
-                        trigger::Event::Scheduled => {}
+                        trigger::Event::Scheduled | trigger::Event::Superseded => {}
                     }
                     let event = serde_json::to_value(change.event)?;
                     ok.write_record([
@@ -673,6 +683,109 @@ fn would_send(
         }))
     };
     would().transpose()
+}
+
+impl Studio {
+    /// Takes a flow run's failed records through the flow (as saved now)
+    /// again, as a new run: each under the Idempotency-Key of its change,
+    /// so a receiver that did get it before knows it. A record changed
+    /// since is not sent again: the trigger took its later change through
+    /// (it counts as unchanged, "superseded" in the success file). The
+    /// trigger's own state is left alone.
+    pub async fn retry_flow_run(
+        &self,
+        run: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+        on_start: impl FnOnce(&str),
+    ) -> Result<RunSummary> {
+        let first = self.run(run)?;
+        let Some(name) = self.run_flow(&first.run)? else {
+            return Err(Error::Invalid(format!(
+                "run {} is not a flow's run",
+                first.run
+            )));
+        };
+        if first.failed == 0 {
+            return Err(Error::Invalid(format!(
+                "run {} has no failed records to retry",
+                first.run
+            )));
+        }
+        let flow = super::parse(&self.export_flow(&name)?)?;
+        let mut failed: Vec<(String, String)> = vec![];
+        let mut reader = csv::Reader::from_path(&first.error_file)?;
+        for row in reader.records() {
+            let row = row?;
+            let pair = (row[0].to_string(), row[1].to_string());
+            if !failed.contains(&pair) {
+                failed.push(pair);
+            }
+        }
+        let (client, target, changes) = match flow.nodes.get(&flow.start) {
+            Some(Node::Trigger(p)) => {
+                let (_, client) = self.client(&p.connection).await?;
+                let mut now: HashMap<String, trigger::Observed> = HashMap::new();
+                for ids in failed.chunks(200) {
+                    use futures::TryStreamExt;
+                    let ids: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+                    let rows: Vec<Value> = client
+                        .query(&trigger::by_id_soql(p, &ids), true)
+                        .try_collect()
+                        .await?;
+                    now.extend(
+                        rows.into_iter()
+                            .filter_map(trigger::observe)
+                            .map(|o| (o.id.clone(), o)),
+                    );
+                }
+                let changes = failed
+                    .iter()
+                    .map(|(id, stamp)| match now.remove(id) {
+                        Some(o) if o.stamp == *stamp => Change {
+                            event: if o.is_deleted {
+                                trigger::Event::Deleted
+                            } else if o.created == o.stamp {
+                                trigger::Event::Created
+                            } else {
+                                trigger::Event::Updated
+                            },
+                            id: o.id,
+                            stamp: o.stamp,
+                            record: o.record,
+                        },
+                        _ => Change {
+                            id: id.clone(),
+                            stamp: stamp.clone(),
+                            event: trigger::Event::Superseded,
+                            record: Map::new(),
+                        },
+                    })
+                    .collect();
+                (
+                    Some(client),
+                    (p.connection.clone(), p.object.clone()),
+                    changes,
+                )
+            }
+            _ => {
+                let changes = failed.into_iter().map(|(_, at)| scheduled(at)).collect();
+                (None, (String::new(), String::new()), changes)
+            }
+        };
+        let calls_before = client.as_ref().map_or(0, salesforce::Client::calls_sent);
+        self.fire(
+            &name,
+            &flow,
+            (&target.0, &target.1, Some(&first.run)),
+            (client.as_ref(), calls_before),
+            changes,
+            (host, cancel),
+            on_start,
+            &mut |_| Ok(()),
+        )
+        .await
+    }
 }
 
 /// A schedule's tick as the change its steps take: `record.scheduled_at`.

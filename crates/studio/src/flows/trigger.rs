@@ -63,6 +63,8 @@ pub enum Event {
     Restored,
     /// A scheduled flow's tick.
     Scheduled,
+    /// A retried change the record has moved on from (not sent again).
+    Superseded,
 }
 
 /// Whether a trigger has to know the recycle bin's content when it starts
@@ -110,6 +112,15 @@ pub fn latest_soql(p: &TriggerParams) -> String {
         "IsDeleted = false"
     };
     select(p, Some(alive), "SystemModstamp DESC, Id DESC LIMIT 1")
+}
+
+/// The records a retry takes through again, as they are now.
+pub fn by_id_soql(p: &TriggerParams, ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids
+        .iter()
+        .map(|id| format!("'{}'", id.replace(['\\', '\''], "")))
+        .collect();
+    select(p, Some(&format!("Id IN ({})", quoted.join(", "))), "Id")
 }
 
 fn select(p: &TriggerParams, window: Option<&str>, order: &str) -> String {

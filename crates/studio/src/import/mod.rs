@@ -589,6 +589,9 @@ impl Studio {
     ) -> Result<RunSummary> {
         match job {
             RunJob::Import { spec } => self.import(spec, host, cancel, on_start).await,
+            RunJob::Retry { run, file: None } if self.run_flow(run)?.is_some() => {
+                self.retry_flow_run(run, host, cancel, on_start).await
+            }
             RunJob::Retry { run, file } => {
                 self.retry_import(run, file.clone(), host, cancel, on_start)
                     .await
