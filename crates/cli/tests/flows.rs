@@ -1178,3 +1178,51 @@ fn failed_records_are_retried_from_their_run_under_the_same_key() {
     assert_eq!(keys_of("birch@example.com").len(), 4);
     assert_eq!(keys_of("ash@example.com").len(), 4);
 }
+
+/// More changes between two polls than a query page holds (2,000): every
+/// page is read, each record fires once.
+#[test]
+fn a_poll_reads_every_page_of_changes() {
+    let home = temp("flows-pages");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let log = home.join("fired.csv");
+    let flow = json!({
+        "version": 1, "name": "Pages",
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Play", "object": "Contact", "on": "created", "every_seconds": 60,
+                "fields": ["Id", "LastName"], "where": "LastName LIKE 'Page%'"}},
+            {"id": "log", "type": "csv.append", "params": {
+                "path": log.to_str().unwrap(), "columns": {"id": "{{ record.Id }}"}}}
+        ],
+        "edges": [{"from": "t", "to": "log"}]
+    });
+    assert!(import(&home, &flow).status.success());
+    assert!(
+        syncstudio(&home, &["flows", "enable", "Pages"])
+            .status
+            .success()
+    );
+    let rows: String = (0..4500).map(|i| format!("Page{i}\n")).collect();
+    import_contacts(&home, &format!("LastName\n{rows}"), "insert");
+    let o = syncstudio(
+        &home,
+        &["flows", "run", "Pages", "--once", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s: Value = serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(s["rows"].as_u64(), Some(4500), "{s}");
+    let fired: std::collections::HashSet<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(fired.len(), 4500);
+    let o = syncstudio(
+        &home,
+        &["flows", "run", "Pages", "--once", "--format", "json"],
+    );
+    assert_eq!(text(&o.stdout).trim(), r#"{"run":null,"rows":0}"#);
+}
