@@ -56,9 +56,9 @@ if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_module
   (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# simple-salesforce suite (PyPI).
-py=tests/conformance/simple_salesforce/requirements.txt
-if ! python3 - "$py" <<'PY' 2>/dev/null
+# simple-salesforce suite, and python-xlib for the desktop tests (PyPI).
+for py in tests/conformance/simple_salesforce/requirements.txt tests/e2e/requirements.txt; do
+  if ! python3 - "$py" <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version
 for line in open(sys.argv[1]):
@@ -66,8 +66,9 @@ for line in open(sys.argv[1]):
     if name and version(name) != want:
         raise SystemExit(1)
 PY
-then
-  say "installing simple-salesforce and pytest (pip)"
-  python3 -m pip install -q --disable-pip-version-check -r "$py" 2>/dev/null \
-    || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r "$py"
-fi
+  then
+    say "installing $py (pip)"
+    python3 -m pip install -q --disable-pip-version-check -r "$py" 2>/dev/null \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r "$py"
+  fi
+done

@@ -1034,6 +1034,45 @@ async fn a_user_builds_a_flow_on_the_canvas_tests_enables_it_and_sees_its_first_
     );
     s.shot("flows-list").await;
 
+    // 6. Closing the window with a flow enabled keeps the app in the tray,
+    // and the flow running.
+    let shown = || {
+        Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "Sync Studio"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(shown(), "xdotool sees the window before it is closed");
+    let closed = Command::new("python3")
+        .arg(workspace().join("tests/e2e/close_window.py"))
+        .status()
+        .expect("python3 with python-xlib (scripts/setup.sh)");
+    assert!(closed.success());
+    let deadline = Instant::now() + WAIT;
+    while shown() {
+        assert!(Instant::now() < deadline, "the window is still shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let later: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/services/data/v62.0/sobjects/Contact",
+            org.base_url()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"LastName": "Tray"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        line_of(&out, 2).await,
+        format!("{},Tray", later["id"].as_str().unwrap())
+    );
+
     s.client.close().await.unwrap();
     drop(driver);
     let _ = std::fs::remove_dir_all(&scratch);
