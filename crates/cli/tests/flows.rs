@@ -773,6 +773,27 @@ fn run_named(home: &std::path::Path, name: &str) -> Value {
     serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap()
 }
 
+/// A flow whose trigger writes one column per record to a CSV file.
+fn logging_flow(
+    name: &str,
+    on: &str,
+    condition: &str,
+    log: &std::path::Path,
+    (column, template): (&str, &str),
+) -> Value {
+    json!({
+        "version": 1, "name": name,
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Play", "object": "Contact", "on": on, "every_seconds": 1,
+                "fields": ["Id", "LastName"], "where": condition}},
+            {"id": "log", "type": "csv.append", "params": {
+                "path": log.to_str().unwrap(), "columns": {column: template}}}
+        ],
+        "edges": [{"from": "t", "to": "log"}]
+    })
+}
+
 /// Runs an import or undo and hands back its run id (its first line).
 fn run_id(home: &std::path::Path, args: &[&str]) -> String {
     let o = syncstudio(home, args);
@@ -847,18 +868,13 @@ fn deletions_and_undeletes_fire_their_own_triggers_once() {
         ("Back", "restored"),
         ("Edits", "updated"),
     ] {
-        let flow = json!({
-            "version": 1, "name": name,
-            "nodes": [
-                {"id": "t", "type": "salesforce.trigger", "params": {
-                    "connection": "Play", "object": "Contact", "on": on, "every_seconds": 1,
-                    "fields": ["Id", "LastName"], "where": "Email != null"}},
-                {"id": "log", "type": "csv.append", "params": {
-                    "path": home.join(format!("{name}.csv")).to_str().unwrap(),
-                    "columns": {"name": "{{ record.LastName }}"}}}
-            ],
-            "edges": [{"from": "t", "to": "log"}]
-        });
+        let flow = logging_flow(
+            name,
+            on,
+            "Email != null",
+            &home.join(format!("{name}.csv")),
+            ("name", "{{ record.LastName }}"),
+        );
         let o = import(&home, &flow);
         assert!(o.status.success(), "{}", text(&o.stderr));
         assert_eq!(
@@ -1027,17 +1043,13 @@ fn a_record_that_commits_during_a_poll_is_read_by_the_next() {
         json!({"now": "2026-11-30T10:00:50Z", "freeze": true}),
     );
     let log = home.join("fired.csv");
-    let flow = json!({
-        "version": 1, "name": "Race",
-        "nodes": [
-            {"id": "t", "type": "salesforce.trigger", "params": {
-                "connection": "Play", "object": "Contact", "on": "created", "every_seconds": 1,
-                "fields": ["Id", "LastName"], "where": "LastName LIKE 'W%'"}},
-            {"id": "log", "type": "csv.append", "params": {
-                "path": log.to_str().unwrap(), "columns": {"name": "{{ record.LastName }}"}}}
-        ],
-        "edges": [{"from": "t", "to": "log"}]
-    });
+    let flow = logging_flow(
+        "Race",
+        "created",
+        "LastName LIKE 'W%'",
+        &log,
+        ("name", "{{ record.LastName }}"),
+    );
     assert!(import(&home, &flow).status.success());
     assert!(
         syncstudio(&home, &["flows", "enable", "Race"])
@@ -1187,17 +1199,13 @@ fn a_poll_reads_every_page_of_changes() {
     let org = playground(&home);
     assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
     let log = home.join("fired.csv");
-    let flow = json!({
-        "version": 1, "name": "Pages",
-        "nodes": [
-            {"id": "t", "type": "salesforce.trigger", "params": {
-                "connection": "Play", "object": "Contact", "on": "created", "every_seconds": 60,
-                "fields": ["Id", "LastName"], "where": "LastName LIKE 'Page%'"}},
-            {"id": "log", "type": "csv.append", "params": {
-                "path": log.to_str().unwrap(), "columns": {"id": "{{ record.Id }}"}}}
-        ],
-        "edges": [{"from": "t", "to": "log"}]
-    });
+    let flow = logging_flow(
+        "Pages",
+        "created",
+        "LastName LIKE 'Page%'",
+        &log,
+        ("id", "{{ record.Id }}"),
+    );
     assert!(import(&home, &flow).status.success());
     assert!(
         syncstudio(&home, &["flows", "enable", "Pages"])

@@ -1,5 +1,6 @@
 import { useRef, useState, type KeyboardEvent } from "react";
 import { apply, complete, type Completion } from "../lib/complete";
+import { Completions } from "./Completions";
 
 /** A SOQL text area that completes object and field names (Ctrl+Space to
  * ask; Tab or Enter to take; Ctrl+Enter runs). */
@@ -72,24 +73,7 @@ export function SoqlEditor(props: {
         onKeyDown={onKeyDown}
         onBlur={() => setTimeout(() => setMenu(null), 150)}
       />
-      {menu && (
-        <ul className="completions" role="listbox" aria-label="Suggestions">
-          {menu.items.map((item, i) => (
-            <li
-              key={item}
-              role="option"
-              aria-selected={i === active}
-              className={i === active ? "active" : ""}
-              onMouseDown={(e) => {
-                e.preventDefault();
-                take(item);
-              }}
-            >
-              {item}
-            </li>
-          ))}
-        </ul>
-      )}
+      {menu && <Completions label="Suggestions" items={menu.items} active={active} onTake={take} />}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { completeTemplate, type TemplateCompletion } from "../../lib/flows";
+import { Completions } from "../Completions";
 
 /** A template (`{{ record.Email }}`) or condition field that offers the
  * names upstream as you type (Ctrl+Space asks; Tab or Enter takes). */
@@ -85,24 +86,7 @@ export function TemplateInput(props: {
   return (
     <div className="template-input">
       {multiline ? <textarea rows={3} {...common} /> : <input {...common} />}
-      {menu && (
-        <ul className="completions" role="listbox" aria-label="Names you can use">
-          {menu.items.map((item, i) => (
-            <li
-              key={item}
-              role="option"
-              aria-selected={i === active}
-              className={i === active ? "active" : ""}
-              onMouseDown={(e) => {
-                e.preventDefault();
-                take(item);
-              }}
-            >
-              {item}
-            </li>
-          ))}
-        </ul>
-      )}
+      {menu && <Completions label="Names you can use" items={menu.items} active={active} onTake={take} />}
     </div>
   );
 }
