@@ -752,7 +752,9 @@ export type Removal_Serialize = {
 };
 
 /**  Which of a run's result files. */
-export type ResultFile = "success" | "error" | "unknown";
+export type ResultFile = "success" | "error" | "unknown" | 
+/**  A flow run's every record through every node (`outcomes.csv`). */
+"outcomes";
 
 /**  The first rows of a result file, for the wizard's rejected rows. */
 export type ResultRows = {

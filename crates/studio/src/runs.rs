@@ -248,6 +248,8 @@ pub enum ResultFile {
     Success,
     Error,
     Unknown,
+    /// A flow run's every record through every node (`outcomes.csv`).
+    Outcomes,
 }
 
 /// The first rows of a result file, for the wizard's rejected rows.
@@ -580,6 +582,13 @@ impl Studio {
             ResultFile::Success => Some(s.success_file),
             ResultFile::Error => Some(s.error_file),
             ResultFile::Unknown => s.unknown_file,
+            ResultFile::Outcomes => Some(
+                self.runs_folder()
+                    .join(&s.run)
+                    .join("outcomes.csv")
+                    .display()
+                    .to_string(),
+            ),
         }
         .filter(|p| !p.is_empty() && Path::new(p).exists())
         .map(PathBuf::from)

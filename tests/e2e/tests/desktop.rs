@@ -1020,6 +1020,17 @@ async fn a_user_builds_a_flow_on_the_canvas_tests_enables_it_and_sees_its_first_
     assert!(run.contains("Completed"), "{run}");
     assert_eq!(line_of(&out, 1).await, format!("{id},Canvas"));
     s.shot("flow-first-run").await;
+    // The run on the Runs screen: each record through each node.
+    s.click("table[aria-label='Flow runs'] tbody button").await;
+    let outcomes = s
+        .content("table[aria-label='Per-record outcomes'] tbody")
+        .await;
+    assert!(
+        outcomes.contains(&id) && outcomes.contains("csv") && outcomes.contains("ok"),
+        "{outcomes}"
+    );
+    s.shot("flow-run-outcomes").await;
+    s.click("[data-nav=flows]").await;
 
     // 5. The list shows it enabled, with its last run.
     s.click_button("← Flows").await;

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { commands, type ResultFile, type RunStatus, type RunSummary } from "../bindings";
+import { commands, type ResultFile, type ResultRows, type RunStatus, type RunSummary } from "../bindings";
 import { unwrap } from "../lib/api";
 import { jobRunning, startJob, useJob } from "../lib/jobs";
 import { ErrorBox } from "./ErrorBox";
@@ -40,6 +40,12 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
     queryKey: ["rejected", summary.run, summary.status, summary.failed],
     queryFn: () => unwrap(commands.resultRows(summary.run, "error", 50)),
     enabled: summary.failed > 0 && kind !== "export",
+    retry: false,
+  });
+  const outcomes = useQuery({
+    queryKey: ["outcomes", summary.run, summary.status, summary.rows],
+    queryFn: () => unwrap(commands.resultRows(summary.run, "outcomes", 200)),
+    enabled: kind === "flow" && summary.rows > 0,
     retry: false,
   });
   const openFile = async (which: ResultFile) => {
@@ -160,7 +166,43 @@ export function ResultPanel({ summary, kind = "import", error, resumable, onChan
       )}
       <JobProgress />
       <ErrorBox error={problem} onDismiss={() => setProblem(null)} />
-      {s.failed > 0 && rejected.data && rejected.data.rows.length > 0 && <Rejected rows={rejected.data} />}
+      {s.failed > 0 && rejected.data && rejected.data.rows.length > 0 && kind !== "flow" && <Rejected rows={rejected.data} />}
+      {outcomes.data && <Outcomes rows={outcomes.data} />}
     </section>
+  );
+}
+
+/** A flow run's records, each through each node: status, error, time. */
+function Outcomes({ rows }: { rows: ResultRows }) {
+  const col = (name: string) => rows.header.indexOf(name);
+  const [id, stamp, node, status, error, ms] = ["Id", "SystemModstamp", "node", "status", "error", "duration_ms"].map(col);
+  return (
+    <div className="table-wrap">
+      <table className="data" aria-label="Per-record outcomes">
+        <thead>
+          <tr>
+            <th>Record</th>
+            <th>Change (SystemModstamp)</th>
+            <th>Node</th>
+            <th>Outcome</th>
+            <th className="num">ms</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.rows.map((r, i) => (
+            <tr key={i}>
+              <td className="mono">{r[id]}</td>
+              <td className="mono">{r[stamp]}</td>
+              <td className="mono">{r[node]}</td>
+              <td className={"outcome-" + r[status]}>{r[status]}</td>
+              <td className="num">{r[ms]}</td>
+              <td className="bad">{r[error]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.more && <p className="muted small">The first {rows.rows.length} are shown; the rest are in {rows.path}.</p>}
+    </div>
   );
 }

@@ -23,7 +23,7 @@ export default function Runs({ initial }: { initial?: string | null }) {
     <div className="screen runs">
       <div className="screen-head">
         <h2>Runs</h2>
-        <span className="muted small">Every import, check, export and undo, newest first.</span>
+        <span className="muted small">Every import, check, export, undo and flow run, newest first.</span>
       </div>
       <ErrorBox error={runs.error} />
       {runs.isSuccess && list.length === 0 && <p className="hint">No runs yet: start one on the Imports screen.</p>}
@@ -83,10 +83,15 @@ export default function Runs({ initial }: { initial?: string | null }) {
             }}
           />
           <section className="panel" aria-label="Speed">
-            <h3>Rows per second</h3>
-            <ErrorBox error={rates.error} />
-            {rates.data && <RateChart samples={rates.data} />}
+            {selected.kind !== "flow" && (
+              <>
+                <h3>Rows per second</h3>
+                <ErrorBox error={rates.error} />
+                {rates.data && <RateChart samples={rates.data} />}
+              </>
+            )}
             <p className="muted small">
+              {selected.flow ? `flow ${selected.flow} · ` : ""}
               {selected.connection}
               {selected.input_file ? ` · ${selected.input_file}` : ""}
               {selected.retry_of ? ` · takes up run ${selected.retry_of}` : ""}
