@@ -29,6 +29,10 @@ vi.mock("../bindings", () => ({
     listConnections: () => ok([]),
     listObjects: () => ok([]),
     describeObject: () => ok({ name: "Contact", label: "Contact", fields: [] }),
+    deleteFlow: (name: string) => {
+      calls.push(`delete ${name}`);
+      return ok(null);
+    },
     saveFlow: (text: string) => {
       calls.push(`save ${JSON.parse(text).nodes.length}`);
       return ok({ name: "Contacts to the ERP", enabled: false, start: "", every_seconds: 60, nodes: 3, updated_at: "" });
@@ -76,5 +80,11 @@ describe("the Flows screen", () => {
     fireEvent.click(screen.getByRole("button", { name: "Save" }));
     await waitFor(() => expect(calls).toContain("save 3"));
     await waitFor(() => expect(screen.getByText("saved")).toBeTruthy());
+
+    // Delete asks first, then leaves the editor for the list.
+    window.confirm = () => true;
+    fireEvent.click(screen.getByRole("button", { name: "Delete…" }));
+    await waitFor(() => expect(calls).toContain("delete Contacts to the ERP"));
+    await screen.findByRole("button", { name: "New flow" });
   });
 });

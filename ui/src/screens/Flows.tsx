@@ -243,6 +243,16 @@ function FlowEditor({ start, close, openRun }: { start: Editing; close: () => vo
       client.invalidateQueries({ queryKey: ["flows"] });
     },
   });
+  const remove = useMutation({
+    mutationFn: () => unwrap(commands.deleteFlow(savedAs!)),
+    onSuccess: () => {
+      client.invalidateQueries({ queryKey: ["flows"] });
+      close();
+    },
+  });
+  const askRemove = () => {
+    if (window.confirm(`Delete the flow "${savedAs}"? It stops running; its runs stay on the Runs screen. Export it first to keep its file.`)) remove.mutate();
+  };
   const exportFile = async () => {
     const path = await save({ title: "Export the flow file", defaultPath: `${draft.name}.json`, filters: [{ name: "Flow", extensions: ["json"] }] });
     if (!path) return;
@@ -340,8 +350,13 @@ function FlowEditor({ start, close, openRun }: { start: Editing; close: () => vo
           Run now
         </button>
         <button onClick={() => exportFile().catch((e) => setNote(String(e)))}>Export…</button>
+        {savedAs !== null && (
+          <button className="danger" onClick={askRemove} disabled={remove.isPending}>
+            Delete…
+          </button>
+        )}
       </header>
-      <ErrorBox error={saveFlow.error ?? enable.error ?? runNow.error ?? test.error} />
+      <ErrorBox error={saveFlow.error ?? enable.error ?? runNow.error ?? test.error ?? remove.error} />
       {note && (
         <p className="note small" role="status">
           {note}{" "}
