@@ -1221,3 +1221,40 @@ async fn latest_date_covered_stays_before_a_change_not_yet_visible() {
         sf_emulator::values::parse_datetime(second["latestDateCovered"].as_str().unwrap()).unwrap();
     assert!(now_covered > t0 + 180_000, "{second}");
 }
+
+/// A record written again inside the transaction that created it (not
+/// visible yet) holds `latestDateCovered` back to the transaction's start,
+/// not its last write: a client resuming from there reads its creation.
+#[tokio::test]
+async fn latest_date_covered_stays_before_an_open_transaction_s_first_write() {
+    let org = Org::start().await;
+    let iso = |ms: i64| sf_emulator::values::format_datetime(ms).replace('+', "%2B");
+    let t0 = org.emu.now_ms();
+    org.control("/settings", json!({"visibilityDelaySecs": 600}))
+        .await;
+    let id = org
+        .create("Lead", json!({"LastName": "Open", "Company": "C"}))
+        .await;
+    org.emu.advance_clock(std::time::Duration::from_secs(180));
+    let (status, _) = org
+        .send(
+            Method::PATCH,
+            &format!("{V}/sobjects/Lead/{id}"),
+            json!({"Company": "Still open"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, v) = org
+        .get(&format!(
+            "{V}/sobjects/Lead/updated/?start={}&end={}",
+            iso(t0 - 60_000),
+            iso(t0 + 3_600_000)
+        ))
+        .await;
+    let covered =
+        sf_emulator::values::parse_datetime(v["latestDateCovered"].as_str().unwrap()).unwrap();
+    assert!(
+        covered <= t0,
+        "covered up to {covered}, past the transaction's start at {t0}"
+    );
+}

@@ -27,6 +27,10 @@ pub struct Record {
     pub last_modified_by: u64,
     /// Queries see the record only from this instant (delayed visibility).
     pub visible_at: i64,
+    /// When the open transaction still hiding it began: a record written
+    /// again before it became visible stays in the same transaction.
+    #[serde(default)]
+    pub open_since: Option<i64>,
     pub deleted_at: Option<i64>,
     /// Sparse values, sorted by field index.
     pub fields: Vec<(u16, Val)>,

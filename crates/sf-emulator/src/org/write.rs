@@ -44,6 +44,7 @@ impl Org {
             created_by: user,
             last_modified_by: user,
             visible_at: now + self.settings.visibility_delay_ms,
+            open_since: Some(now),
             deleted_at: None,
             fields: Vec::with_capacity(values.len() + 2),
         };
@@ -96,6 +97,9 @@ impl Org {
         };
         for (fi, v) in values {
             rec.set(fi, v);
+        }
+        if rec.visible_at <= now || rec.open_since.is_none() {
+            rec.open_since = Some(now);
         }
         rec.modstamp = now;
         rec.last_modified = now;

@@ -306,15 +306,16 @@ pub(super) fn updated(org: &Org, o: usize, req: &Req, deleted: bool) -> Reply {
         );
     }
     // Salesforce covers whole minutes, up to the current one, and never
-    // past a change still in an open transaction (a record not visible
-    // yet): a client resuming from latestDateCovered then sees it commit.
+    // past the start of a transaction still open (a record not visible
+    // yet, from its first write in it): a client resuming from
+    // latestDateCovered then sees it commit, creation and all.
     let minute = |t: i64| (t / 60_000) * 60_000;
     let open_since = org.tables[o]
         .slots
         .iter()
         .flatten()
         .filter(|r| r.visible_at > now)
-        .map(|r| r.deleted_at.unwrap_or(r.modstamp))
+        .map(|r| r.open_since.unwrap_or(r.deleted_at.unwrap_or(r.modstamp)))
         .min();
     let latest = minute(end.min(now)).min(open_since.map_or(i64::MAX, minute));
     let d = org.def(o);
