@@ -105,11 +105,22 @@ impl Studio {
         host: &dyn RunHost,
         cancel: &Cancel,
     ) -> Result<Option<RunSummary>> {
-        let definition = self.export_flow(name)?;
-        let flow = super::parse(&definition)?;
+        let flow = super::parse(&self.export_flow(name)?)?;
+        self.run_checked(name, &flow, host, cancel).await
+    }
+
+    /// `run_flow_once` on a flow already read (a runner keeps it between
+    /// polls until the flow is saved again).
+    pub(crate) async fn run_checked(
+        &self,
+        name: &str,
+        flow: &Checked,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<Option<RunSummary>> {
         match flow.nodes.get(&flow.start) {
-            Some(Node::Trigger(params)) => self.poll(name, &flow, params, host, cancel).await,
-            _ => self.tick(name, &flow, host, cancel).await.map(Some),
+            Some(Node::Trigger(params)) => self.poll(name, flow, params, host, cancel).await,
+            _ => self.tick(name, flow, host, cancel).await.map(Some),
         }
     }
 

@@ -4,6 +4,7 @@
 //! a second runner says who holds it and leaves that flow alone), and in
 //! one process one poll of a flow runs at a time.
 
+use super::check::Checked;
 use super::model::Node;
 use super::schedule;
 use crate::Studio;
@@ -74,7 +75,23 @@ impl Studio {
         host: &dyn RunHost,
         cancel: &Cancel,
     ) -> Result<Option<RunSummary>> {
-        let every = self.flow_info(name)?.every_seconds.unwrap_or(60);
+        let flow = super::parse(&self.export_flow(name)?)?;
+        self.poll_checked(name, &flow, holder, host, cancel)
+            .await
+            .map(|(ran, _)| ran)
+    }
+
+    /// `poll_flow` on a flow already read; also answers when it is due
+    /// next (recorded on the lease for the list of flows).
+    async fn poll_checked(
+        &self,
+        name: &str,
+        flow: &Checked,
+        holder: &str,
+        host: &dyn RunHost,
+        cancel: &Cancel,
+    ) -> Result<(Option<RunSummary>, chrono::DateTime<chrono::Utc>)> {
+        let every = every_of(flow);
         let wall = chrono::Utc::now().timestamp_millis();
         let ttl = (every as i64 * 3 * 1000).max(60_000);
         if let Err(other) = self.store.take_flow_lease(name, holder, wall, wall + ttl)? {
@@ -92,16 +109,16 @@ impl Studio {
         }
         let lock = self.flow_poll_lock(name);
         let _one_at_a_time = lock.lock().await;
-        let result = self.run_flow_once(name, host, cancel).await;
+        let result = self.run_checked(name, flow, host, cancel).await;
         let polled = chrono::Utc::now();
-        let next = self.next_due(name, polled, every)?;
+        let next = self.next_due(name, flow, polled)?;
         self.store.record_flow_poll(
             name,
             holder,
             polled.timestamp_millis(),
             next.timestamp_millis(),
         )?;
-        result
+        result.map(|ran| (ran, next))
     }
 
     /// One poll now, asked for by the user (`flows run --once`, Run now):
@@ -152,22 +169,37 @@ impl Studio {
     ) -> Result<()> {
         let mut due: HashMap<String, Instant> = HashMap::new();
         let mut held_elsewhere: HashMap<String, String> = HashMap::new();
+        // Each flow as read, until it is saved again (its updated_at).
+        let mut read: HashMap<String, (String, Checked)> = HashMap::new();
         while !stop.is_cancelled() {
             let now = Instant::now();
             let flows = self.flows()?;
             let mut next_wake = now + Duration::from_secs(5);
             for f in flows.iter().filter(|f| f.enabled) {
-                let every = f.every_seconds.unwrap_or(60);
+                if read.get(&f.name).is_none_or(|(at, _)| *at != f.updated_at) {
+                    let flow = super::parse(&self.export_flow(&f.name)?)?;
+                    read.insert(f.name.clone(), (f.updated_at.clone(), flow));
+                }
+                let flow = &read[&f.name].1;
                 if !due.contains_key(&f.name) {
-                    let at = self.next_due(&f.name, chrono::Utc::now(), 0)?;
-                    due.insert(f.name.clone(), instant_of(at));
+                    // A trigger polls at once; a schedule waits for its tick.
+                    let at = match flow.nodes.get(&flow.start) {
+                        Some(Node::Schedule(_)) => {
+                            instant_of(self.next_due(&f.name, flow, chrono::Utc::now())?)
+                        }
+                        _ => now,
+                    };
+                    due.insert(f.name.clone(), at);
                 }
                 let at = due[&f.name];
                 if at > now {
                     next_wake = next_wake.min(at);
                     continue;
                 }
-                match self.poll_flow(&f.name, holder, &QuietHost, stop).await {
+                let next = match self
+                    .poll_checked(&f.name, flow, holder, &QuietHost, stop)
+                    .await
+                {
                     Err(Error::FlowHeld { holder: other, .. }) => {
                         if held_elsewhere.get(&f.name) != Some(&other) {
                             on_event(&format!(
@@ -176,29 +208,33 @@ impl Studio {
                             ));
                             held_elsewhere.insert(f.name.clone(), other);
                         }
+                        None
                     }
-                    Ok(Some(s)) => {
+                    Ok((ran, next)) => {
                         held_elsewhere.remove(&f.name);
-                        on_event(&format!(
-                            "flow {:?}: run {} took {} records, {} failed",
-                            f.name, s.run, s.rows, s.failed
-                        ))
-                    }
-                    Ok(None) => {
-                        held_elsewhere.remove(&f.name);
+                        if let Some(s) = ran {
+                            on_event(&format!(
+                                "flow {:?}: run {} took {} records, {} failed",
+                                f.name, s.run, s.rows, s.failed
+                            ));
+                        }
+                        Some(next)
                     }
                     Err(e) => {
                         tracing::warn!(flow = %f.name, "poll failed: {e}");
                         on_event(&format!("flow {:?}: the poll failed: {e}", f.name));
+                        None
                     }
-                }
-                let next = instant_of(self.next_due(&f.name, chrono::Utc::now(), every)?);
+                };
+                let every = chrono::Duration::seconds(every_of(flow) as i64);
+                let next = instant_of(next.unwrap_or_else(|| chrono::Utc::now() + every));
                 due.insert(f.name.clone(), next);
                 next_wake = next_wake.min(next);
             }
             // A flow disabled or removed is forgotten (enabled again, it
             // is due at once).
             due.retain(|name, _| flows.iter().any(|f| f.enabled && &f.name == name));
+            read.retain(|name, _| due.contains_key(name));
             tokio::select! {
                 _ = tokio::time::sleep_until(next_wake.into()) => {}
                 _ = stop.cancelled() => {}
@@ -208,17 +244,16 @@ impl Studio {
         Ok(())
     }
 
-    /// When a flow is next due after a poll at `now`: a trigger `every`
-    /// seconds later, a schedule when its interval or cron line says.
+    /// When a flow is next due after a poll at `now`: a trigger its
+    /// interval later, a schedule when its interval or cron line says.
     fn next_due(
         &self,
         name: &str,
+        flow: &Checked,
         now: chrono::DateTime<chrono::Utc>,
-        every: u64,
     ) -> Result<chrono::DateTime<chrono::Utc>> {
-        let flow = super::parse(&self.export_flow(name)?)?;
         let Some(Node::Schedule(p)) = flow.nodes.get(&flow.start) else {
-            return Ok(now + chrono::Duration::seconds(every as i64));
+            return Ok(now + chrono::Duration::seconds(every_of(flow) as i64));
         };
         let state = self
             .store
@@ -227,6 +262,15 @@ impl Studio {
             .unwrap_or_default();
         Ok(schedule::next_tick(p, &state, now))
     }
+}
+
+/// How often a flow's start polls or fires (a cron line: checked each
+/// minute for the lease's length).
+fn every_of(flow: &Checked) -> u64 {
+    flow.nodes
+        .get(&flow.start)
+        .and_then(Node::interval_seconds)
+        .unwrap_or(60)
 }
 
 fn instant_of(at: chrono::DateTime<chrono::Utc>) -> Instant {
