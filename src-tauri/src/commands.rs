@@ -215,6 +215,55 @@ pub fn get_settings(studio: StudioState<'_>) -> Result<Settings> {
     studio.settings().map_err(problem)
 }
 
+fn shell_facts(app: &AppHandle) -> studio::about::ShellFacts {
+    studio::about::ShellFacts {
+        app_version: app.package_info().version.to_string(),
+        tauri_version: tauri::VERSION.to_string(),
+        webview_version: tauri::webview_version().unwrap_or_else(|e| format!("unknown ({e})")),
+    }
+}
+
+fn desktop(e: impl std::fmt::Display) -> Problem {
+    problem(studio::Error::Desktop(e.to_string()))
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn about(app: AppHandle, studio: StudioState<'_>) -> studio::about::About {
+    studio.about(&shell_facts(&app))
+}
+
+/// Puts the diagnostics on the clipboard and answers them, to be shown.
+#[tauri::command]
+#[specta::specta]
+pub fn copy_diagnostics(app: AppHandle, studio: StudioState<'_>) -> Result<String> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    let text = studio.diagnostics(&shell_facts(&app));
+    app.clipboard().write_text(text.clone()).map_err(desktop)?;
+    Ok(text)
+}
+
+/// Whether the app starts at login (in the tray).
+#[tauri::command]
+#[specta::specta]
+pub fn start_at_login(app: AppHandle) -> Result<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch().is_enabled().map_err(desktop)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn set_start_at_login(app: AppHandle, enabled: bool) -> Result<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    let login = app.autolaunch();
+    if enabled {
+        login.enable().map_err(desktop)?;
+    } else {
+        login.disable().map_err(desktop)?;
+    }
+    login.is_enabled().map_err(desktop)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub fn save_settings(studio: StudioState<'_>, change: SettingsChange) -> Result<Settings> {

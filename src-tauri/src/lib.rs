@@ -3,6 +3,9 @@
 //! `crates/studio`. Nothing here decides anything.
 
 mod commands;
+mod desktop;
+#[cfg(test)]
+mod licenses;
 mod tray;
 
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use std::time::Instant;
 use tauri::Manager;
 
 pub use commands::{ConnectionsChanged, FlowsChanged, SignInStarted};
+pub use desktop::NoticeOpened;
 
 /// When `main` began, for the "first screen painted" log line.
 pub struct Started(pub Instant);
@@ -36,6 +40,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::get_settings,
             commands::save_settings,
             commands::open_log_folder,
+            commands::about,
+            commands::copy_diagnostics,
+            commands::start_at_login,
+            commands::set_start_at_login,
             commands::preview_import_file,
             commands::propose_mapping,
             commands::load_mapping,
@@ -61,7 +69,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(tauri_specta::collect_events![
             SignInStarted,
             ConnectionsChanged,
-            FlowsChanged
+            FlowsChanged,
+            NoticeOpened
         ])
         // The flow file crosses as JSON text; the canvas reads it as this.
         .typ::<studio::flows::FlowFile>()
@@ -100,7 +109,7 @@ pub fn run() {
     let runner_name = studio::flows::serve::holder_name("the Sync Studio app");
     let stop_flows = studio::runs::Cancel::new();
     let stop_on_exit = stop_flows.clone();
-    tauri::Builder::default()
+    desktop::plugins(tauri::Builder::default())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
@@ -110,6 +119,8 @@ pub fn run() {
         .setup(move |app| {
             builder.mount_events(app);
             tray::install(app);
+            desktop::show_unless_minimized(app);
+            desktop::install_notifications(app.handle(), &studio);
             // Enabled flows run while the app is open (and in the tray).
             let runner = studio.clone();
             let handle = app.handle().clone();

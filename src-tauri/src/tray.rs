@@ -5,8 +5,9 @@ use std::sync::Arc;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{App, AppHandle, Manager, RunEvent, WindowEvent};
+use tauri_plugin_window_state::AppHandleExt;
 
-fn show(app: &AppHandle) {
+pub fn show(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.show();
         let _ = w.unminimize();
@@ -50,6 +51,8 @@ pub fn on_run_event(app: &AppHandle, event: &RunEvent) {
     else {
         return;
     };
+    // Kept now, not only at exit: a session logout kills a tray app.
+    let _ = app.save_window_state(crate::desktop::window_state_flags());
     let studio = app.state::<Arc<studio::Studio>>();
     let flows_enabled = studio
         .flows()

@@ -6,6 +6,7 @@ import { ProblemError } from "./lib/api";
 import Connections from "./screens/Connections";
 import { refreshConnections } from "./lib/connections";
 import { ResumeOffer } from "./components/ResumeOffer";
+import { About } from "./components/About";
 
 // Only the first screen is in the start-up bundle; the rest load on demand.
 const Schema = lazy(() => import("./screens/Schema"));
@@ -63,6 +64,7 @@ export default function App() {
     setScreen(s);
   };
   const [startupProblem, setStartupProblem] = useState<Problem | null>(null);
+  const [aboutOpen, setAboutOpen] = useState(false);
   const queryClient = useQueryClient();
   useEffect(() => {
     // Two frames: the first screen has been painted.
@@ -74,6 +76,21 @@ export default function App() {
       refreshConnections(queryClient);
       queryClient.invalidateQueries({ queryKey: ["playground"] });
       setStartupProblem(e.payload.problem ?? null);
+    });
+    return () => {
+      off.then((f) => f());
+    };
+  }, [queryClient]);
+  useEffect(() => {
+    // A click on a desktop notification: show what it was about.
+    const off = events.noticeOpened.listen((e) => {
+      const opens = e.payload.opens;
+      if (opens.screen === "run") {
+        queryClient.invalidateQueries({ queryKey: ["runs"] });
+        go("runs", opens.run);
+      } else {
+        go("flows");
+      }
     });
     return () => {
       off.then((f) => f());
@@ -97,7 +114,11 @@ export default function App() {
             {n.label}
           </button>
         ))}
+        <button className="nav-item nav-about" data-nav="about" onClick={() => setAboutOpen(true)}>
+          About
+        </button>
       </nav>
+      {aboutOpen && <About close={() => setAboutOpen(false)} />}
       <main className="main">
         {startupProblem && (
           <div className="pad-x">

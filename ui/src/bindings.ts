@@ -28,6 +28,12 @@ export const commands = {
 	getSettings: () => typedError<Settings_Serialize, Problem>(__TAURI_INVOKE("get_settings")),
 	saveSettings: (change: SettingsChange_Deserialize) => typedError<Settings_Serialize, Problem>(__TAURI_INVOKE("save_settings", { change })),
 	openLogFolder: () => typedError<null, Problem>(__TAURI_INVOKE("open_log_folder")),
+	about: () => __TAURI_INVOKE<About>("about"),
+	/**  Puts the diagnostics on the clipboard and answers them, to be shown. */
+	copyDiagnostics: () => typedError<string, Problem>(__TAURI_INVOKE("copy_diagnostics")),
+	/**  Whether the app starts at login (in the tray). */
+	startAtLogin: () => typedError<boolean, Problem>(__TAURI_INVOKE("start_at_login")),
+	setStartAtLogin: (enabled: boolean) => typedError<boolean, Problem>(__TAURI_INVOKE("set_start_at_login", { enabled })),
 	previewImportFile: (path: string, encoding: EncodingChoice, delimiter: DelimiterChoice) => typedError<FilePreview_Serialize, Problem>(__TAURI_INVOKE("preview_import_file", { path, encoding, delimiter })),
 	proposeMapping: (connection: string, object: string, operation: Operation, header: string[], saved: MapFile_Deserialize | null) => typedError<MappingProposal_Serialize, Problem>(__TAURI_INVOKE("propose_mapping", { connection, object, operation, header, saved })),
 	loadMapping: (path: string) => typedError<MapFile_Serialize, Problem>(__TAURI_INVOKE("load_mapping", { path })),
@@ -73,6 +79,7 @@ export const commands = {
 export const events = {
 	connectionsChanged: makeEvent<ConnectionsChanged_Serialize, ConnectionsChanged_Deserialize>("connections-changed"),
 	flowsChanged: makeEvent<FlowsChanged, FlowsChanged>("flows-changed"),
+	noticeOpened: makeEvent<NoticeOpened, NoticeOpened>("notice-opened"),
 	signInStarted: makeEvent<SignInStarted, SignInStarted>("sign-in-started"),
 };
 
@@ -80,6 +87,14 @@ export const events = {
 export const DEFAULT_CALLBACK_PORT = 1717 as const;
 
 /* Types */
+export type About = {
+	version: string,
+	data_folder: string,
+	log_folder: string,
+	os: string,
+	webview_version: string,
+};
+
 export type Api = "Auto" | "Bulk" | "Rest";
 
 export type BranchSide = "then" | "else";
@@ -228,6 +243,8 @@ export type EncodingChoice = "Auto" | "Utf8" | "Windows1252" | "Utf16";
 export type ErrorKind = "api" | "oauth" | "needs_grant" | "denied" | "port_in_use" | "timeout" | "state_mismatch" | "api_cap" | "outcome_unknown" | "network" | "tls" | "query_too_long" | "version_unavailable" | "local" | "protocol" | "invalid" | "keychain" | "store" | "unknown_connection" | "duplicate_connection" | "output" | "output_closed" | "cancelled" | "playground" | "playground_in_use" | 
 /**  Another runner (the desktop app, `flows serve`) runs the flow. */
 "flow_held" | 
+/**  The desktop session refused (autostart entry, clipboard). */
+"desktop" | 
 /**  Something the engine did not foresee (the UI's own fallback). */
 "internal";
 
@@ -644,6 +661,11 @@ export type NodeSpec_Serialize = {
 	params: Json,
 };
 
+/**  A click on a notification: the screen it opens. */
+export type NoticeOpened = {
+	opens: Opens,
+};
+
 export type ObjectDetail = {
 	name: string,
 	label: string,
@@ -656,6 +678,13 @@ export type ObjectSummary = {
 	custom: boolean,
 	queryable: boolean,
 };
+
+/**  Where a click on a notice takes the user. */
+export type Opens = 
+/**  The Runs screen, at this run. */
+{ screen: "run"; run: string } | 
+/**  The Flows screen, at this flow (its polls fail: no run to show). */
+{ screen: "flow"; flow: string };
 
 export type Operation = "insert" | "update" | "upsert" | "delete" | "hard-delete";
 

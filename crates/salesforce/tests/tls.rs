@@ -13,7 +13,10 @@ async fn ssl_cert_file_is_trusted() {
     .await
     .unwrap();
     // SAFETY: set before any other thread of this test process reads it.
-    unsafe { std::env::set_var("SSL_CERT_FILE", org.cert_path().unwrap()) };
+    #[allow(unsafe_code)] // nextest runs each test in its own process
+    unsafe {
+        std::env::set_var("SSL_CERT_FILE", org.cert_path().unwrap())
+    };
     let app = App {
         client_id: "tls".into(),
         client_secret: Some("s".into()),

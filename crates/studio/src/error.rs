@@ -48,6 +48,10 @@ pub enum Error {
     /// Another playground already keeps its records in this data folder.
     #[error("the playground's data folder is in use: {0}")]
     PlaygroundInUse(String),
+    /// The desktop refused something the app asked of it (start at login,
+    /// the clipboard).
+    #[error("the desktop refused: {0}")]
+    Desktop(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -85,6 +89,8 @@ pub enum ErrorKind {
     PlaygroundInUse,
     /// Another runner (the desktop app, `flows serve`) runs the flow.
     FlowHeld,
+    /// The desktop session refused (autostart entry, clipboard).
+    Desktop,
     /// Something the engine did not foresee (the UI's own fallback).
     Internal,
 }
@@ -152,6 +158,7 @@ impl Error {
             Error::Cancelled | Error::RunCancelled | Error::Superseded => ErrorKind::Cancelled,
             Error::Playground(_) => ErrorKind::Playground,
             Error::PlaygroundInUse(_) => ErrorKind::PlaygroundInUse,
+            Error::Desktop(_) => ErrorKind::Desktop,
         }
     }
 
@@ -223,6 +230,9 @@ on a server, run `dbus-run-session -- sh -c 'echo PASSWORD | gnome-keyring-daemo
             Error::Playground(_) => "Pick another playground port in Settings if this one is taken, then start it again.".into(),
             Error::PlaygroundInUse(_) => {
                 "Stop the other playground first, or give this one another data folder.".into()
+            }
+            Error::Desktop(_) => {
+                "Check that your desktop session is running and your home folder is writable, then try again.".into()
             }
         }
     }

@@ -68,7 +68,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
         struct Entries<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
             type Value = Fields<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a record")
             }
             fn visit_map<M: serde::de::MapAccess<'de>>(
@@ -134,7 +134,7 @@ fn raw_text(text: &str) -> std::result::Result<Cow<'_, str>, serde_json::Error> 
 
 /// Column paths of a record, parents flattened (`Account.Name`).
 fn raw_paths(
-    row: &Fields,
+    row: &Fields<'_>,
     prefix: &str,
     out: &mut Vec<String>,
 ) -> std::result::Result<(), serde_json::Error> {
@@ -148,7 +148,7 @@ fn raw_paths(
             format!("{prefix}.{k}")
         };
         if v.get().starts_with('{') {
-            raw_paths(&serde_json::from_str::<Fields>(v.get())?, &path, out)?;
+            raw_paths(&serde_json::from_str::<Fields<'_>>(v.get())?, &path, out)?;
         } else {
             out.push(path);
         }
@@ -160,7 +160,7 @@ fn raw_paths(
 /// paths. Answers them, and whether this row has just set them.
 pub(crate) fn columns_of<'c>(
     columns: &'c mut Option<Vec<String>>,
-    row: &Fields,
+    row: &Fields<'_>,
 ) -> std::result::Result<(&'c [String], bool), serde_json::Error> {
     if columns.is_none() {
         let mut c = vec![];
@@ -300,7 +300,7 @@ pub(crate) async fn write_csv_pages<W: Write + Send + ?Sized>(
     };
     let mut next = first;
     while let Some(page) = next {
-        let page: RawPage = serde_json::from_slice(&page)?;
+        let page: RawPage<'_> = serde_json::from_slice(&page)?;
         for row in &page.records {
             let (columns, first) = columns_of(&mut columns, row)?;
             if first {

@@ -84,7 +84,7 @@ impl Studio {
                     };
                     let Some(body) = next else { break };
                     let body = body?;
-                    let page: RawPage = serde_json::from_slice(&body)?;
+                    let page: RawPage<'_> = serde_json::from_slice(&body)?;
                     let mut rows = Vec::with_capacity(page.records.len());
                     for record in &page.records {
                         let (columns, _) = columns_of(&mut columns, record)?;

@@ -3,6 +3,7 @@
 //! playground org. No GUI types: the desktop shell and the CLI both sit on
 //! top of this.
 
+pub mod about;
 pub mod browser;
 pub mod connections;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod import;
 #[cfg(feature = "specta")]
 pub mod json_type;
 pub mod logging;
+pub mod notices;
 pub mod playground;
 pub mod runs;
 pub mod schema;
@@ -45,6 +47,8 @@ pub struct Studio {
     /// One poll of a flow at a time in this process (the runner and a
     /// Run now).
     flow_polls: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Where runs that fail are told (the desktop's notifications).
+    notice_host: Mutex<Option<std::sync::Arc<dyn notices::NoticeHost>>>,
 }
 
 impl Studio {
@@ -60,6 +64,7 @@ impl Studio {
             active: runs::ActiveRuns::default(),
             console_query: Mutex::new(None),
             flow_polls: Mutex::new(HashMap::new()),
+            notice_host: Mutex::new(None),
         };
         studio.mark_interrupted_runs()?;
         Ok(studio)

@@ -332,7 +332,7 @@ fn new_run_id() -> String {
     )
 }
 
-fn summary_of(r: &rusqlite::Row) -> rusqlite::Result<RunSummary> {
+fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     Ok(RunSummary {
         run: r.get("id")?,
         status: RunStatus::parse(&r.get::<_, String>("status")?),
@@ -376,7 +376,7 @@ impl Studio {
         self.home().join("runs")
     }
 
-    pub(crate) fn start_run(&self, new: NewRun) -> Result<RunHandle> {
+    pub(crate) fn start_run(&self, new: NewRun<'_>) -> Result<RunHandle> {
         let id = new_run_id();
         let folder = self.runs_folder().join(&id);
         std::fs::create_dir_all(&folder)
@@ -497,6 +497,9 @@ impl Studio {
                 s.succeeded + s.failed + s.unknown
             ],
         )?;
+        if finished {
+            self.tell_end(&s.run);
+        }
         Ok(())
     }
 
@@ -527,30 +530,17 @@ impl Studio {
         let db = self.store.db();
         let mut st = db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC")?;
         let rows = st
-            .query_map([], |r| {
-                let summary = summary_of(r)?;
-                let kind: String = r.get("kind")?;
-                let resumable = kind == "import"
-                    && matches!(
-                        summary.status,
-                        RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::Failed
-                    )
-                    && r.get::<_, Option<String>>("spec")?.is_some();
-                Ok(RunRecord {
-                    summary,
-                    kind,
-                    connection: r.get("connection")?,
-                    input_file: r.get("input_file")?,
-                    started_at: r.get("started_at")?,
-                    finished_at: r.get("finished_at")?,
-                    error: r.get("error")?,
-                    retry_of: r.get("retry_of")?,
-                    flow: r.get("flow")?,
-                    resumable,
-                })
-            })?
+            .query_map([], record_of)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// One run with what started it.
+    pub fn run_record(&self, id: &str) -> Result<Option<RunRecord>> {
+        let db = self.store.db();
+        let mut st = db.prepare("SELECT * FROM runs WHERE id = ?1")?;
+        let mut rows = st.query_map([id], record_of)?;
+        Ok(rows.next().transpose()?)
     }
 
     /// Rows per second over a run, from its checkpoints.
@@ -703,6 +693,30 @@ impl Studio {
         }
         Ok(n)
     }
+}
+
+/// A `runs` row as a record.
+fn record_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    let summary = summary_of(r)?;
+    let kind: String = r.get("kind")?;
+    let resumable = kind == "import"
+        && matches!(
+            summary.status,
+            RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::Failed
+        )
+        && r.get::<_, Option<String>>("spec")?.is_some();
+    Ok(RunRecord {
+        summary,
+        kind,
+        connection: r.get("connection")?,
+        input_file: r.get("input_file")?,
+        started_at: r.get("started_at")?,
+        finished_at: r.get("finished_at")?,
+        error: r.get("error")?,
+        retry_of: r.get("retry_of")?,
+        flow: r.get("flow")?,
+        resumable,
+    })
 }
 
 #[cfg(test)]

@@ -258,7 +258,10 @@ async fn client_credentials_refresh_token_and_bad_input() {
 #[tokio::test]
 async fn without_a_keychain_the_error_says_how_to_start_one() {
     // SAFETY: set before any thread reads the environment in this process.
-    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus") };
+    #[allow(unsafe_code)] // nextest runs each test in its own process
+    unsafe {
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    };
     let org = Emulator::start(sf_emulator::Config::default())
         .await
         .unwrap();

@@ -20,6 +20,11 @@ export default function Settings() {
     onSuccess: (s) => client.setQueryData(["settings"], s),
   });
   const openLogs = useMutation({ mutationFn: () => unwrap(commands.openLogFolder()) });
+  const atLogin = useQuery({ queryKey: ["start-at-login"], queryFn: () => unwrap(commands.startAtLogin()) });
+  const setAtLogin = useMutation({
+    mutationFn: (on: boolean) => unwrap(commands.setStartAtLogin(on)),
+    onSuccess: (on) => client.setQueryData(["start-at-login"], on),
+  });
   const s = settings.data;
   return (
     <section className="screen">
@@ -27,6 +32,22 @@ export default function Settings() {
         <h2>Settings</h2>
       </header>
       <ErrorBox error={settings.error} />
+      <div className="panel form">
+        <label className="toggle">
+          <input
+            type="checkbox"
+            name="startAtLogin"
+            checked={atLogin.data ?? false}
+            disabled={atLogin.isPending || setAtLogin.isPending}
+            onChange={(e) => setAtLogin.mutate(e.target.checked)}
+          />
+          <span>
+            Start Sync Studio when I log in, in the tray
+            <small>Enabled flows then keep running without opening the window. Takes effect at your next login.</small>
+          </span>
+        </label>
+        <ErrorBox error={atLogin.error ?? setAtLogin.error} />
+      </div>
       {s && (
         <form
           className="panel form"

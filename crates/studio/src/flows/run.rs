@@ -56,7 +56,7 @@ pub fn idempotency_key(flow: &str, node: &str, id: &str, stamp: &str) -> String 
 }
 
 fn render(
-    env: &minijinja::Environment,
+    env: &minijinja::Environment<'_>,
     text: &str,
     ctx: &Value,
 ) -> std::result::Result<String, String> {
@@ -64,7 +64,7 @@ fn render(
 }
 
 fn truth(
-    env: &minijinja::Environment,
+    env: &minijinja::Environment<'_>,
     expr: &str,
     ctx: &Value,
 ) -> std::result::Result<bool, String> {
@@ -76,7 +76,7 @@ fn truth(
 
 /// Rendered fields for a Salesforce write: an empty value is null.
 fn rendered_fields(
-    env: &minijinja::Environment,
+    env: &minijinja::Environment<'_>,
     fields: &indexmap::IndexMap<String, String>,
     ctx: &Value,
 ) -> std::result::Result<Map<String, Value>, String> {

@@ -169,6 +169,8 @@ impl Studio {
     ) -> Result<()> {
         let mut due: HashMap<String, Instant> = HashMap::new();
         let mut held_elsewhere: HashMap<String, String> = HashMap::new();
+        // Flows whose last poll failed: told once, until one succeeds.
+        let mut failing: std::collections::HashSet<String> = Default::default();
         // Each flow as read, until it is saved again (its updated_at).
         let mut read: HashMap<String, (String, Checked)> = HashMap::new();
         while !stop.is_cancelled() {
@@ -212,6 +214,7 @@ impl Studio {
                     }
                     Ok((ran, next)) => {
                         held_elsewhere.remove(&f.name);
+                        failing.remove(&f.name);
                         if let Some(s) = ran {
                             on_event(&format!(
                                 "flow {:?}: run {} took {} records, {} failed",
@@ -223,6 +226,11 @@ impl Studio {
                     Err(e) => {
                         tracing::warn!(flow = %f.name, "poll failed: {e}");
                         on_event(&format!("flow {:?}: the poll failed: {e}", f.name));
+                        if failing.insert(f.name.clone()) {
+                            let p = e.problem();
+                            let reason = format!("{} {}", p.message, p.detail);
+                            self.tell(&crate::notices::flow_failing(&f.name, reason.trim()));
+                        }
                         None
                     }
                 };

@@ -218,7 +218,7 @@ pub struct PlanInput<'a> {
 }
 
 impl Plan {
-    pub fn new(input: PlanInput) -> Result<Plan> {
+    pub fn new(input: PlanInput<'_>) -> Result<Plan> {
         let fields: Vec<FieldMeta> = input.describe["fields"]
             .as_array()
             .into_iter()

@@ -35,7 +35,7 @@ pub struct ConnectionRow {
 }
 
 impl Store {
-    fn row(r: &rusqlite::Row) -> rusqlite::Result<ConnectionRow> {
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
         Ok(ConnectionRow {
             id: r.get("id")?,
             name: r.get("name")?,

@@ -74,7 +74,7 @@ pub struct FlowRow {
     pub updated_at: String,
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<FlowRow> {
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FlowRow> {
     Ok(FlowRow {
         name: r.get("name")?,
         definition: r.get("definition")?,
