@@ -10,10 +10,12 @@ sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: a C toolchain for -sys crates, Node.js and Python for the
 # UI and the third-party client suites, a Secret Service (gnome-keyring on a
 # D-Bus session) for the keychain tests, WebKitGTK and friends for the Tauri
-# app, and Xvfb, WebKitWebDriver and xdotool for its end-to-end tests.
+# app, and Xvfb, WebKitWebDriver, xdotool, xclip and a notification server
+# (dunst) for its end-to-end tests;
+# rpm to read the .rpm the package test builds.
 apt_packages=(build-essential pkg-config ca-certificates curl python3 python3-pip nodejs npm gnome-keyring dbus dbus-x11
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libsecret-1-dev
-  xvfb xauth webkit2gtk-driver xdotool)
+  xvfb xauth webkit2gtk-driver xdotool xclip dunst rpm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,6 +39,14 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
+
+# Release hygiene: licenses, bans and sources; unused dependencies.
+for tool in cargo-deny cargo-machete; do
+  if ! command -v "$tool" >/dev/null; then
+    say "installing $tool"
+    cargo install "$tool" --locked
+  fi
+done
 
 if ! command -v tauri-driver >/dev/null; then
   say "installing tauri-driver"

@@ -23,6 +23,12 @@ step fmt cargo fmt --all -- --check
 # The app embeds ui/dist, so the UI is built before any Rust.
 step ui bash -c 'cd ui && npm run --silent typecheck && npm run --silent lint && npx vitest run && npx vite build --logLevel warn'
 step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
+# What ships: licenses allowed for a distributed app, banned and duplicate
+# crates, sources; and no dependency left unused.
+step deny bash -c 'cargo deny --log-level error check licenses bans sources && {
+  if [ "${SYNCSTUDIO_ADVISORIES:-}" = 1 ]; then cargo deny check advisories;
+  else echo "advisories: skipped (the RustSec database cannot be fetched here; SYNCSTUDIO_ADVISORIES=1 runs it)"; fi; }'
+step machete cargo machete
 # Every target at once, so the test run below reuses these builds: a plain
 # `cargo build` resolves features without dev-dependencies and would build
 # Tauri and everything above it a second time.
@@ -39,8 +45,18 @@ step rust-tests with_keychain cargo nextest run --workspace --no-fail-fast --fai
 # The real app binary (built above) in a real window on a virtual display,
 # driven through tauri-driver; screenshots land in target/e2e.
 export SYNCSTUDIO_APP="${CARGO_TARGET_DIR:-$PWD/target}/debug/sync-studio"
+package_tests='test(the_deb_installs) | test(the_rpm_holds)'
 step e2e with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo nextest run --workspace -E 'package(e2e)' --run-ignored only --test-threads 1 --no-fail-fast --failure-output final
+  cargo nextest run --workspace -E "package(e2e) & not ($package_tests)" --run-ignored only --test-threads 1 --no-fail-fast --failure-output final
+# The installers of the build above (bundling a release build too would
+# build the app a second time: `scripts/package.sh` does that), installed
+# with apt, started, checked through WebDriver and removed; the .rpm read
+# with rpm.
+step package bash scripts/package.sh --debug
+bundle="${CARGO_TARGET_DIR:-$PWD/target}/debug/bundle"
+export SYNCSTUDIO_DEB=$(ls "$bundle"/deb/*.deb 2>/dev/null | head -1) SYNCSTUDIO_RPM=$(ls "$bundle"/rpm/*.rpm 2>/dev/null | head -1)
+step package-tests with_keychain xvfb-run -a -s "-screen 0 1280x800x24" \
+  cargo nextest run --workspace -E "package(e2e) & ($package_tests)" --run-ignored only --test-threads 1 --no-fail-fast --failure-output final
 step jsforce bash -c 'cd tests/conformance/jsforce && node --test --test-reporter=tap'
 step simple-salesforce python3 -m pytest -q tests/conformance/simple_salesforce
 
@@ -51,8 +67,10 @@ p=$(n 'tests? run: [0-9]+ passed' "$logs/rust-tests.log"); f=$(n 'passed[^,]*, [
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n 'Tests +[0-9]+ passed' "$logs/ui.log"); f=$(n 'Tests +[0-9]+ failed' "$logs/ui.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
-p=$(n 'tests? run: [0-9]+ passed' "$logs/e2e.log"); f=$(n 'passed[^,]*, [0-9]+ failed' "$logs/e2e.log")
-passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+for suite in e2e package-tests; do
+  p=$(n 'tests? run: [0-9]+ passed' "$logs/$suite.log"); f=$(n 'passed[^,]*, [0-9]+ failed' "$logs/$suite.log")
+  passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
+done
 p=$(n '^# pass [0-9]+' "$logs/jsforce.log"); f=$(n '^# fail [0-9]+' "$logs/jsforce.log")
 passed_total=$((passed_total + ${p:-0})); failed_total=$((failed_total + ${f:-0}))
 p=$(n '[0-9]+ passed' "$logs/simple-salesforce.log"); f=$(n '[0-9]+ failed' "$logs/simple-salesforce.log")

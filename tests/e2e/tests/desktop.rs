@@ -250,10 +250,31 @@ async fn rest_query(base: &str, token: &str, soql: &str) -> serde_json::Value {
 /// The app in a fresh data folder under `scratch`, through tauri-driver;
 /// the URLs it opens in "the browser" are appended to `urls`. Screenshots
 /// go to `$E2E_ARTIFACTS/<shots>`.
-async fn open_app(scratch: &Path, urls: &Path, shots: &str) -> (Driver, Session) {
-    let app = std::env::var("SYNCSTUDIO_APP")
+/// The app binary under test: `$SYNCSTUDIO_APP`, or the debug build.
+fn app_binary() -> PathBuf {
+    std::env::var("SYNCSTUDIO_APP")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| workspace().join("target/debug/sync-studio"));
+        .unwrap_or_else(|_| workspace().join("target/debug/sync-studio"))
+}
+
+async fn open_app(scratch: &Path, urls: &Path, shots: &str) -> (Driver, Session) {
+    open_app_at(&app_binary(), scratch, urls, shots).await
+}
+
+/// The app's own environment: the data folder, a home of its own (window
+/// state, the login entry) and the browser stand-in, all in `scratch`.
+fn app_env(command: &mut Command, scratch: &Path, urls: &Path) {
+    std::fs::create_dir_all(scratch.join("user")).unwrap();
+    command
+        .env("SYNCSTUDIO_HOME", scratch.join("home"))
+        .env("HOME", scratch.join("user"))
+        .env(
+            "SYNCSTUDIO_BROWSER",
+            format!("printf '%s\\n' >> '{}'", urls.display()),
+        );
+}
+
+async fn open_app_at(app: &Path, scratch: &Path, urls: &Path, shots: &str) -> (Driver, Session) {
     assert!(app.exists(), "build the app first: {}", app.display());
     let shots = std::env::var("E2E_ARTIFACTS")
         .map(PathBuf::from)
@@ -271,20 +292,16 @@ async fn open_app(scratch: &Path, urls: &Path, shots: &str) -> (Driver, Session)
             b.local_addr().unwrap().port(),
         )
     };
+    let mut driver = Command::new("tauri-driver");
+    driver.process_group(0).args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native_port.to_string(),
+    ]);
+    app_env(&mut driver, scratch, urls);
     let driver = Driver(
-        Command::new("tauri-driver")
-            .process_group(0)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("SYNCSTUDIO_HOME", scratch.join("home"))
-            .env(
-                "SYNCSTUDIO_BROWSER",
-                format!("printf '%s\\n' >> '{}'", urls.display()),
-            )
+        driver
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1083,6 +1100,541 @@ async fn a_user_builds_a_flow_on_the_canvas_tests_enables_it_and_sees_its_first_
         line_of(&out, 2).await,
         format!("{},Tray", later["id"].as_str().unwrap())
     );
+
+    // 7. Starting the app again (the menu, the login entry) brings the
+    // running one back instead of opening a second.
+    let mut again = Command::new(app_binary());
+    app_env(&mut again, &scratch, &urls);
+    let mut again = again.stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = again.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the second launch kept running");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "the second launch: {status}");
+    while !shown() {
+        assert!(
+            Instant::now() < deadline,
+            "the running window did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.text_when("h2", |t| t == "Flows").await;
+    s.shot("back-from-the-tray").await;
+
+    s.client.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// The window's rectangle as the X server has it (WebDriver's own answer
+/// is the webview's idea of it).
+fn window_geometry() -> String {
+    let out = Command::new("xdotool")
+        .args([
+            "search",
+            "--onlyvisible",
+            "--name",
+            "Sync Studio",
+            "getwindowgeometry",
+            "--shell",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or("?")
+            .to_string()
+    };
+    format!(
+        "{}x{} at {},{}",
+        get("WIDTH"),
+        get("HEIGHT"),
+        get("X"),
+        get("Y")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn the_app_tells_about_itself_starts_at_login_and_keeps_its_window_where_it_was() {
+    let scratch = scratch_folder("e2e-manners");
+    let urls = scratch.join("opened-urls.txt");
+    let (driver, mut s) = open_app(&scratch, &urls, "manners").await;
+    s.find("nav").await;
+
+    // 1. About: the version, the folders, the licenses, and diagnostics on
+    // the clipboard.
+    s.click("[data-nav=about]").await;
+    let version = s
+        .text_when("[data-testid=about-version]", |t| !t.contains('…'))
+        .await;
+    assert_eq!(version, format!("Version {}", env!("CARGO_PKG_VERSION")));
+    let data_folder = s.text("[data-testid=about-data-folder]").await;
+    assert_eq!(data_folder, scratch.join("home").display().to_string());
+    s.click_button("Copy diagnostics").await;
+    s.text_when("dialog.about [role=status]", |t| t.contains("Copied"))
+        .await;
+    let clipboard = Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .expect("xclip (scripts/setup.sh)");
+    let clipboard = String::from_utf8_lossy(&clipboard.stdout).to_string();
+    assert!(
+        clipboard.starts_with(&format!("Sync Studio {}", env!("CARGO_PKG_VERSION"))),
+        "{clipboard}"
+    );
+    assert!(clipboard.contains("WebView ") && clipboard.contains(&data_folder));
+    assert!(
+        clipboard.contains("lines of sync-studio.log")
+            && clipboard.contains("first screen painted"),
+        "the app's log is in it: {clipboard}"
+    );
+    s.click("dialog.about summary").await;
+    s.type_into("input[aria-label='Filter licenses']", "tauri-plugin-single")
+        .await;
+    let licenses = s.content(".licenses-table tbody").await;
+    assert!(
+        licenses.contains("tauri-plugin-single-instance") && licenses.contains("MIT"),
+        "{licenses}"
+    );
+    s.shot("about").await;
+    s.click_button("Close").await;
+
+    // 2. Start at login: a login entry that starts the app in the tray.
+    s.click("[data-nav=settings]").await;
+    let entry = scratch.join("user/.config/autostart/Sync Studio.desktop");
+    assert!(!entry.exists());
+    s.click("input[name=startAtLogin]").await;
+    let deadline = Instant::now() + WAIT;
+    while !entry.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no login entry at {}",
+            entry.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let exec = text
+        .lines()
+        .find(|l| l.starts_with("Exec="))
+        .unwrap_or_default();
+    assert!(
+        exec.contains(&app_binary().display().to_string()) && exec.ends_with("--minimized"),
+        "{text}"
+    );
+    s.shot("start-at-login").await;
+    s.click("input[name=startAtLogin]").await;
+    while entry.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the login entry stays after unticking"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // 3. The window's size and place are kept: moved, resized, closed,
+    // opened again.
+    within("resize", s.client.set_window_rect(60, 40, 1024, 700))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while window_geometry() != "1024x700 at 60,40" {
+        assert!(
+            Instant::now() < deadline,
+            "resized to {}",
+            window_geometry()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let closed = Command::new("python3")
+        .arg(workspace().join("tests/e2e/close_window.py"))
+        .status()
+        .expect("python3 with python-xlib (scripts/setup.sh)");
+    assert!(closed.success());
+    let state = scratch.join("user/.config/com.syncstudio.desktop/.window-state.json");
+    while !state.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no window state saved at {}",
+            state.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(s);
+    drop(driver);
+
+    let (driver, mut s) = open_app(&scratch, &urls, "manners").await;
+    s.find("nav").await;
+    assert_eq!(
+        window_geometry(),
+        "1024x700 at 60,40",
+        "the size and place it was left at"
+    );
+    s.shot("reopened-at-its-size").await;
+    s.client.close().await.unwrap();
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Runs a command as root (the CI runs as root; elsewhere through sudo).
+fn as_root(args: &[&str]) -> std::process::Output {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut command = if is_root {
+        Command::new(args[0])
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg(args[0]);
+        c
+    };
+    command
+        .args(&args[1..])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", args.join(" ")))
+}
+
+/// Every path under `dirs`, for telling what an install left behind.
+fn paths_under(dirs: &[&str]) -> std::collections::BTreeSet<String> {
+    let out = Command::new("find").args(dirs).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "installs the .deb system-wide: scripts/test.sh runs it after scripts/package.sh"]
+async fn the_deb_installs_with_apt_starts_and_uninstalls_leaving_only_the_user_s_data() {
+    let deb = PathBuf::from(
+        std::env::var("SYNCSTUDIO_DEB").expect("SYNCSTUDIO_DEB: the .deb scripts/package.sh built"),
+    );
+    let deb = deb.canonicalize().expect("the .deb exists");
+    // A copy apt's sandbox user can read (the build folder may not be).
+    let scratch = scratch_folder("e2e-package");
+    let copy = std::env::temp_dir().join(deb.file_name().unwrap());
+    std::fs::copy(&deb, &copy).unwrap();
+    // Where the package puts files; a leftover from an earlier run goes first.
+    let _ = as_root(&["apt-get", "remove", "-y", "--purge", "sync-studio"]);
+    let watched = [
+        "/usr/bin",
+        "/usr/share/applications",
+        "/usr/share/icons/hicolor",
+        "/usr/lib",
+        "/usr/share/doc",
+    ];
+    let before = paths_under(&watched);
+
+    // 1. apt installs it, with what it depends on.
+    let out = as_root(&[
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        &copy.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "apt-get install: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files =
+        String::from_utf8_lossy(&as_root(&["dpkg", "-L", "sync-studio"]).stdout).to_string();
+    for f in [
+        "/usr/bin/sync-studio",
+        "/usr/bin/syncstudio",
+        "/usr/share/applications/Sync Studio.desktop",
+    ] {
+        assert!(
+            files.lines().any(|l| l == f),
+            "{f} is not in the package:\n{files}"
+        );
+        assert!(Path::new(f).exists(), "{f} was not installed");
+    }
+    for size in [
+        "16x16", "24x24", "32x32", "48x48", "64x64", "128x128", "256x256", "512x512",
+    ] {
+        let icon = format!("/usr/share/icons/hicolor/{size}/apps/sync-studio.png");
+        assert!(Path::new(&icon).exists(), "no {size} icon");
+    }
+    let entry = std::fs::read_to_string("/usr/share/applications/Sync Studio.desktop").unwrap();
+    assert!(
+        entry.contains("Exec=sync-studio") && entry.contains("Icon=sync-studio"),
+        "{entry}"
+    );
+    let depends = String::from_utf8_lossy(
+        &Command::new("dpkg-deb")
+            .args(["-f", &copy.display().to_string(), "Depends"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        depends.contains("libwebkit2gtk-4.1-0") && depends.contains("libgtk-3-0"),
+        "{depends}"
+    );
+    let version = Command::new("/usr/bin/syncstudio")
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")),
+        "syncstudio --version: {version:?}"
+    );
+
+    // 2. The installed app starts, shows its window and works.
+    let urls = scratch.join("opened-urls.txt");
+    let (driver, mut s) = open_app_at(
+        Path::new("/usr/bin/sync-studio"),
+        &scratch,
+        &urls,
+        "package",
+    )
+    .await;
+    s.find("nav").await;
+    let shown = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "Sync Studio"])
+        .status()
+        .unwrap();
+    assert!(shown.success(), "the installed app shows its window");
+    s.click("[data-nav=about]").await;
+    let v = s
+        .text_when("[data-testid=about-version]", |t| !t.contains('…'))
+        .await;
+    assert_eq!(v, format!("Version {}", env!("CARGO_PKG_VERSION")));
+    s.click_button("Close").await;
+    s.click("[data-nav=playground]").await;
+    s.shot("installed-app").await;
+    s.client.close().await.unwrap();
+    drop(driver);
+    let data = scratch.join("home/studio.db");
+    assert!(data.exists(), "the app wrote its data folder");
+
+    // 3. Removing it leaves nothing behind but the user's data.
+    let out = as_root(&["apt-get", "remove", "-y", "--purge", "sync-studio"]);
+    assert!(out.status.success(), "apt-get remove: {out:?}");
+    let still: Vec<_> = files.lines().filter(|f| Path::new(f).is_file()).collect();
+    assert!(still.is_empty(), "still there after removal: {still:?}");
+    let after = paths_under(&watched);
+    // The desktop's own caches, rebuilt by its triggers for every package.
+    let cache = |p: &&String| p.ends_with("icon-theme.cache") || p.ends_with("mimeinfo.cache");
+    let left: Vec<_> = after.difference(&before).filter(|p| !cache(p)).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(data.exists(), "the user's data folder stays");
+    let _ = std::fs::remove_file(&copy);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+#[ignore = "reads the .rpm scripts/package.sh built: scripts/test.sh runs it"]
+fn the_rpm_holds_both_binaries_the_desktop_entry_and_webkit_dependencies() {
+    let rpm =
+        std::env::var("SYNCSTUDIO_RPM").expect("SYNCSTUDIO_RPM: the .rpm scripts/package.sh built");
+    let query = |flag: &str| {
+        let out = Command::new("rpm")
+            .args([flag, &rpm])
+            .output()
+            .expect("rpm (scripts/setup.sh)");
+        assert!(out.status.success(), "rpm {flag}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let files = query("-qpl");
+    for f in [
+        "/usr/bin/sync-studio",
+        "/usr/bin/syncstudio",
+        "/usr/share/applications/Sync Studio.desktop",
+        "/usr/share/icons/hicolor/512x512/apps/sync-studio.png",
+        "/usr/share/icons/hicolor/16x16/apps/sync-studio.png",
+    ] {
+        assert!(
+            files.lines().any(|l| l == f),
+            "{f} is not in the rpm:\n{files}"
+        );
+    }
+    // Required by package name or by the library rpm found linked.
+    let requires = query("-qpR");
+    for (package, library) in [
+        ("webkit2gtk4.1", "libwebkit2gtk-4.1.so.0"),
+        ("gtk3", "libgtk-3.so.0"),
+        (
+            "libayatana-appindicator-gtk3",
+            "libayatana-appindicator3.so.1",
+        ),
+    ] {
+        assert!(
+            requires
+                .lines()
+                .any(|l| l.trim() == package || l.starts_with(library)),
+            "neither {package} nor {library} is required:\n{requires}"
+        );
+    }
+}
+
+/// A child process stopped when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "drives the desktop app under Xvfb: scripts/test.sh runs it"]
+async fn a_flow_run_that_fails_is_told_in_a_notification_that_opens_the_run() {
+    let scratch = scratch_folder("e2e-notice");
+    let urls = scratch.join("opened-urls.txt");
+    let org = sf_emulator::Emulator::start(sf_emulator::Config::default())
+        .await
+        .unwrap();
+    let token = org.issue_token("e2e-notice")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A real notification server (dunst) on the test's D-Bus session and
+    // display, and a record of every notification sent to it.
+    let sent = scratch.join("notifications.txt");
+    let _monitor = Killed(
+        Command::new("dbus-monitor")
+            .arg("interface='org.freedesktop.Notifications',member='Notify'")
+            .stdout(std::fs::File::create(&sent).unwrap())
+            .spawn()
+            .expect("dbus-monitor"),
+    );
+    let _dunst = Killed(
+        Command::new("dunst")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst (scripts/setup.sh)"),
+    );
+    let (driver, mut s) = open_app(&scratch, &urls, "notice").await;
+    s.find("nav").await;
+
+    // A flow the app's runner will run, saved from the CLI into the same
+    // data folder: it updates an Account whose id is a contact's last
+    // name, which fails for any contact.
+    let cli = app_binary().with_file_name("syncstudio");
+    let syncstudio = |args: &[&str], stdin: Option<&str>| {
+        let mut c = Command::new(&cli);
+        app_env(&mut c, &scratch, &urls);
+        let mut child = c
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "syncstudio {args:?}: {out:?}");
+    };
+    syncstudio(
+        &[
+            "connections",
+            "add",
+            "Org",
+            "--login-url",
+            org.base_url(),
+            "--client-id",
+            "syncstudio-cli",
+            "--client-credentials",
+            "--client-secret-stdin",
+        ],
+        Some("cli-secret\n"),
+    );
+    let flow = serde_json::json!({
+        "version": 1, "name": "Touch accounts",
+        "nodes": [
+            {"id": "t", "type": "salesforce.trigger", "params": {
+                "connection": "Org", "object": "Contact", "on": "created",
+                "every_seconds": 1, "fields": ["Id", "LastName"], "start": "now"}},
+            {"id": "touch", "type": "salesforce.update", "params": {
+                "connection": "Org", "object": "Account", "id": "{{ record.LastName }}",
+                "fields": {"Description": "touched"}}}
+        ],
+        "edges": [{"from": "t", "to": "touch"}]
+    });
+    let file = scratch.join("flow.json");
+    std::fs::write(&file, flow.to_string()).unwrap();
+    syncstudio(&["flows", "import", file.to_str().unwrap()], None);
+    syncstudio(&["flows", "enable", "Touch accounts"], None);
+    reqwest::Client::new()
+        .post(format!(
+            "{}/services/data/v62.0/sobjects/Contact",
+            org.base_url()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"LastName": "Nowhere"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // 1. The failure reaches the desktop, with its reason.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(&sent).unwrap_or_default();
+        if text.contains("Flow Touch accounts: 1 record failed") {
+            assert!(text.contains("First: "), "the reason is in it: {text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no notification sent: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let displayed = || {
+        let out = Command::new("dunstctl")
+            .args(["count", "displayed"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+    };
+    while displayed() == 0 {
+        assert!(Instant::now() < deadline, "dunst shows no notification");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.shot("notified").await;
+
+    // 2. A click on it (dunst's default action) opens the run.
+    s.click("[data-nav=connections]").await;
+    assert!(
+        Command::new("dunstctl")
+            .args(["action", "0"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    s.text_when("[data-testid=run-status]", |t| t == "Completed with errors")
+        .await;
+    let outcomes = s
+        .content("table[aria-label='Per-record outcomes'] tbody")
+        .await;
+    assert!(outcomes.contains("touch"), "{outcomes}");
+    s.shot("notice-opened-the-run").await;
 
     s.client.close().await.unwrap();
     drop(driver);
