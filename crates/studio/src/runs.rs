@@ -6,7 +6,7 @@
 
 use crate::Studio;
 use crate::error::{Error, Result};
-use rusqlite::{OptionalExtension, params};
+use crate::store::RunText;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,7 @@ impl RunStatus {
         }
     }
 
-    fn parse(s: &str) -> RunStatus {
+    pub(crate) fn parse(s: &str) -> RunStatus {
         match s {
             "queued" => RunStatus::Queued,
             "running" => RunStatus::Running,
@@ -121,50 +121,6 @@ impl RunHost for QuietHost {
 
 /// Asks a run to stop after the requests it has in flight.
 pub type Cancel = tokio_util::sync::CancellationToken;
-
-pub(crate) fn migration() -> &'static str {
-    "CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        connection TEXT NOT NULL,
-        object TEXT NOT NULL,
-        operation TEXT NOT NULL,
-        status TEXT NOT NULL,
-        input_file TEXT,
-        folder TEXT NOT NULL,
-        success_file TEXT NOT NULL,
-        error_file TEXT NOT NULL,
-        unknown_file TEXT,
-        rows INTEGER NOT NULL DEFAULT 0,
-        succeeded INTEGER NOT NULL DEFAULT 0,
-        failed INTEGER NOT NULL DEFAULT 0,
-        unknown INTEGER NOT NULL DEFAULT 0,
-        created INTEGER NOT NULL DEFAULT 0,
-        updated INTEGER NOT NULL DEFAULT 0,
-        unchanged INTEGER NOT NULL DEFAULT 0,
-        deleted INTEGER NOT NULL DEFAULT 0,
-        api_calls INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        forecast_api_calls INTEGER,
-        api_calls_left INTEGER,
-        spec TEXT,
-        retry_of TEXT
-    );
-    CREATE INDEX runs_started ON runs (started_at);"
-}
-
-/// Rows settled over time, one sample a checkpoint: the Runs screen's
-/// rows-per-second chart.
-pub(crate) fn samples_migration() -> &'static str {
-    "CREATE TABLE run_samples (
-        run TEXT NOT NULL,
-        at_ms INTEGER NOT NULL,
-        rows INTEGER NOT NULL
-    );
-    CREATE INDEX run_samples_run ON run_samples (run, at_ms);"
-}
 
 /// A run as the Runs screen lists it: its summary and what started it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -332,29 +288,6 @@ fn new_run_id() -> String {
     )
 }
 
-fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
-    Ok(RunSummary {
-        run: r.get("id")?,
-        status: RunStatus::parse(&r.get::<_, String>("status")?),
-        operation: r.get("operation")?,
-        object: r.get("object")?,
-        rows: r.get("rows")?,
-        succeeded: r.get("succeeded")?,
-        failed: r.get("failed")?,
-        unknown: r.get("unknown")?,
-        created: r.get("created")?,
-        updated: r.get("updated")?,
-        unchanged: r.get("unchanged")?,
-        deleted: r.get("deleted")?,
-        api_calls: r.get("api_calls")?,
-        success_file: r.get("success_file")?,
-        error_file: r.get("error_file")?,
-        unknown_file: r.get("unknown_file")?,
-        forecast_api_calls: r.get("forecast_api_calls")?,
-        api_calls_left: r.get("api_calls_left")?,
-    })
-}
-
 pub(crate) struct NewRun<'a> {
     pub kind: &'a str,
     pub connection: &'a str,
@@ -409,26 +342,20 @@ impl Studio {
             forecast_api_calls: None,
             api_calls_left: None,
         };
-        self.store.db().execute(
-            "INSERT INTO runs (id, kind, connection, object, operation, status, input_file, folder,
-                success_file, error_file, started_at, spec, retry_of, flow)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                id,
-                new.kind,
-                new.connection,
-                new.object,
-                new.operation,
-                new.input_file.map(|p| p.display().to_string()),
-                folder.display().to_string(),
-                summary.success_file,
-                summary.error_file,
-                chrono::Utc::now().to_rfc3339(),
-                new.spec,
-                new.retry_of,
-                new.flow,
-            ],
-        )?;
+        self.store.insert_run(&crate::store::NewRunRow {
+            id: &id,
+            kind: new.kind,
+            connection: new.connection,
+            object: new.object,
+            operation: new.operation,
+            input_file: new.input_file.map(|p| p.display().to_string()),
+            folder: folder.display().to_string(),
+            success_file: &summary.success_file,
+            error_file: &summary.error_file,
+            spec: new.spec.as_deref(),
+            retry_of: new.retry_of,
+            flow: new.flow,
+        })?;
         tracing::info!(run = %id, kind = new.kind, object = new.object, operation = new.operation, "run started");
         Ok(RunHandle {
             summary,
@@ -462,41 +389,7 @@ impl Studio {
         error: Option<&str>,
         finished: bool,
     ) -> Result<()> {
-        self.store.db().execute(
-            "UPDATE runs SET status = ?2, rows = ?3, succeeded = ?4, failed = ?5, unknown = ?6,
-                created = ?7, updated = ?8, unchanged = ?9, deleted = ?10, api_calls = ?11,
-                unknown_file = ?12, error = ?13,
-                finished_at = CASE WHEN ?14 THEN ?15 ELSE finished_at END,
-                forecast_api_calls = ?16, api_calls_left = ?17
-             WHERE id = ?1",
-            params![
-                s.run,
-                s.status.as_str(),
-                s.rows,
-                s.succeeded,
-                s.failed,
-                s.unknown,
-                s.created,
-                s.updated,
-                s.unchanged,
-                s.deleted,
-                s.api_calls,
-                s.unknown_file,
-                error,
-                finished,
-                chrono::Utc::now().to_rfc3339(),
-                s.forecast_api_calls,
-                s.api_calls_left,
-            ],
-        )?;
-        self.store.db().execute(
-            "INSERT INTO run_samples (run, at_ms, rows) VALUES (?1, ?2, ?3)",
-            params![
-                s.run,
-                chrono::Utc::now().timestamp_millis(),
-                s.succeeded + s.failed + s.unknown
-            ],
-        )?;
+        self.store.update_run(s, error, finished)?;
         if finished {
             self.tell_end(&s.run);
         }
@@ -527,41 +420,25 @@ impl Studio {
 
     /// Every run with what started it, newest first.
     pub fn run_records(&self) -> Result<Vec<RunRecord>> {
-        let db = self.store.db();
-        let mut st = db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC")?;
-        let rows = st
-            .query_map([], record_of)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        self.store.run_records()
     }
 
     /// One run with what started it.
     pub fn run_record(&self, id: &str) -> Result<Option<RunRecord>> {
-        let db = self.store.db();
-        let mut st = db.prepare("SELECT * FROM runs WHERE id = ?1")?;
-        let mut rows = st.query_map([id], record_of)?;
-        Ok(rows.next().transpose()?)
+        self.store.run_record(id)
     }
 
     /// Rows per second over a run, from its checkpoints.
     pub fn run_rates(&self, run: &str) -> Result<Vec<RateSample>> {
-        let db = self.store.db();
-        let started: Option<String> = db
-            .query_row("SELECT started_at FROM runs WHERE id = ?1", [run], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let Some(started) = started else {
+        let Some(started) = self.store.run_started_at(run)? else {
             return Err(Error::Invalid(format!("no run {run:?}")));
         };
         let start_ms = chrono::DateTime::parse_from_rfc3339(&started)
             .map(|t| t.timestamp_millis())
             .unwrap_or(0);
-        let mut st =
-            db.prepare("SELECT at_ms, rows FROM run_samples WHERE run = ?1 ORDER BY at_ms, rowid")?;
-        let samples = std::iter::once(Ok((start_ms, 0)))
-            .chain(st.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?)
-            .collect::<rusqlite::Result<Vec<(i64, u64)>>>()?;
+        let samples: Vec<(i64, u64)> = std::iter::once((start_ms, 0))
+            .chain(self.store.run_samples(run)?)
+            .collect();
         Ok(rates(&samples))
     }
 
@@ -633,90 +510,40 @@ impl Studio {
 
     pub fn run(&self, id: &str) -> Result<RunSummary> {
         self.store
-            .db()
-            .query_row("SELECT * FROM runs WHERE id = ?1", [id.trim()], summary_of)
-            .optional()?
+            .run_summary(id.trim())?
             .ok_or_else(|| Error::Invalid(format!("no run {:?}", id.trim())))
     }
 
     /// The options a run was started with (JSON), when it keeps them.
     pub(crate) fn run_spec(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .store
-            .db()
-            .query_row("SELECT spec FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?
-            .flatten())
+        self.store.run_text(id, RunText::Spec)
     }
 
     /// The flow a run is a poll of, if it is one.
     pub(crate) fn run_flow(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .store
-            .db()
-            .query_row("SELECT flow FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?
-            .flatten())
+        self.store.run_text(id, RunText::Flow)
     }
 
     /// Why a run ended as it did, when it failed.
     pub fn run_error(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .store
-            .db()
-            .query_row("SELECT error FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?
-            .flatten())
+        self.store.run_text(id, RunText::Error)
     }
 
     /// Marks `running` runs whose process is gone (no one holds their lock)
     /// as `interrupted`. Answers how many.
     pub fn mark_interrupted_runs(&self) -> Result<usize> {
-        let running: Vec<(String, String)> = {
-            let db = self.store.db();
-            let mut st =
-                db.prepare("SELECT id, folder FROM runs WHERE status IN ('running', 'queued')")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-        };
+        let running = self.store.unfinished_runs()?;
         let mut n = 0;
         for (id, folder) in running {
             let folder = Path::new(&folder);
             if !folder.exists() || lock(folder).is_ok() {
-                self.store.db().execute(
-                    "UPDATE runs SET status = 'interrupted' WHERE id = ?1 AND status IN ('running', 'queued')",
-                    [&id],
-                )?;
+                self.store.mark_run_interrupted(&id)?;
                 tracing::warn!(run = %id, "run found interrupted");
                 n += 1;
             }
         }
         Ok(n)
     }
-}
-
-/// A `runs` row as a record.
-fn record_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
-    let summary = summary_of(r)?;
-    let kind: String = r.get("kind")?;
-    let resumable = kind == "import"
-        && matches!(
-            summary.status,
-            RunStatus::Interrupted | RunStatus::Cancelled | RunStatus::Failed
-        )
-        && r.get::<_, Option<String>>("spec")?.is_some();
-    Ok(RunRecord {
-        summary,
-        kind,
-        connection: r.get("connection")?,
-        input_file: r.get("input_file")?,
-        started_at: r.get("started_at")?,
-        finished_at: r.get("finished_at")?,
-        error: r.get("error")?,
-        retry_of: r.get("retry_of")?,
-        flow: r.get("flow")?,
-        resumable,
-    })
 }
 
 #[cfg(test)]

@@ -1,16 +1,17 @@
 //! SQLite in the data folder, schema by migrations, one module per table
-//! (`connections`, `settings`, `flows`; the `runs` and `run_samples` tables belong
-//! to `crate::runs`). It holds only non-secret fields: tokens and consumer
+//! (`connections`, `settings`, `flows`, `runs`). It holds only non-secret fields: tokens and consumer
 //! secrets live in the keychain. The CLI and the desktop app share one
 //! database; one written by a newer version is refused, never migrated
 //! down or half-read.
 
 mod connections;
 mod flows;
+mod runs;
 mod settings;
 
 pub use connections::ConnectionRow;
 pub use flows::{FlowDone, FlowRow};
+pub(crate) use runs::{NewRunRow, RunText};
 
 use crate::error::{Error, Result};
 use rusqlite::Connection as Db;
@@ -48,8 +49,8 @@ fn migrations() -> Migrations<'static> {
         // When api_used was last reported by Salesforce: a daily cap holds
         // across runs only if each run starts from what the last one saw.
         M::up("ALTER TABLE connections ADD COLUMN api_usage_at TEXT;"),
-        M::up(crate::runs::migration()),
-        M::up(crate::runs::samples_migration()),
+        M::up(runs::MIGRATION),
+        M::up(runs::SAMPLES_MIGRATION),
         M::up(flows::MIGRATION),
         M::up(flows::STATE_MIGRATION),
         M::up(flows::POLL_MIGRATION),
