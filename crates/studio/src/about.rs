@@ -123,11 +123,9 @@ impl Studio {
             about.log_folder,
         );
         let connections = self.connections().map(|c| c.len()).unwrap_or(0);
-        let flows = self.flows().map(|f| f.len()).unwrap_or(0);
-        let enabled = self
-            .flows()
-            .map(|f| f.iter().filter(|f| f.enabled).count())
-            .unwrap_or(0);
+        let listed = self.flows().unwrap_or_default();
+        let flows = listed.len();
+        let enabled = listed.iter().filter(|f| f.enabled).count();
         text.push_str(&format!(
             "Connections {connections}, flows {flows} ({enabled} enabled)\n"
         ));

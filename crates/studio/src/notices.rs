@@ -119,27 +119,25 @@ impl Studio {
         *self.notice_host.lock().unwrap_or_else(|e| e.into_inner()) = Some(host);
     }
 
-    pub(crate) fn tell(&self, notice: &Notice) {
-        let host = self
-            .notice_host
+    fn notice_host(&self) -> Option<Arc<dyn NoticeHost>> {
+        self.notice_host
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(host) = host {
+            .clone()
+    }
+
+    pub(crate) fn tell(&self, notice: &Notice) {
+        if let Some(host) = self.notice_host() {
             host.notice(notice);
         }
     }
 
-    /// Tells the host about a run that just ended, when it deserves it.
+    /// Tells the host about a run that just ended, when it deserves it
+    /// (nothing is read when no host listens: the CLI).
     pub(crate) fn tell_end(&self, run: &str) {
-        if self
-            .notice_host
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
-        {
+        let Some(host) = self.notice_host() else {
             return;
-        }
+        };
         let Ok(Some(record)) = self.run_record(run) else {
             return;
         };
@@ -151,7 +149,7 @@ impl Studio {
         }
         let first_error = self.first_error(run);
         if let Some(notice) = notice_for(&record, first_error.as_deref()) {
-            self.tell(&notice);
+            host.notice(&notice);
         }
     }
 
