@@ -513,13 +513,12 @@ pub async fn run_flow_now(
 #[tauri::command]
 #[specta::specta]
 pub fn read_flow_file(path: String) -> Result<String> {
-    std::fs::read_to_string(&path)
-        .map_err(|e| problem(studio::Error::Invalid(format!("cannot read {path}: {e}"))))
+    studio::flows::read_file(std::path::Path::new(&path)).map_err(problem)
 }
 
 /// Writes the flow file where the user chose (Export…).
 #[tauri::command]
 #[specta::specta]
 pub fn write_flow_file(path: String, text: String) -> Result<()> {
-    std::fs::write(&path, text).map_err(|e| problem(studio::Error::Output(format!("{path}: {e}"))))
+    studio::flows::write_file(std::path::Path::new(&path), &text).map_err(problem)
 }

@@ -53,12 +53,7 @@ pub fn on_run_event(app: &AppHandle, event: &RunEvent) {
     };
     // Kept now, not only at exit: a session logout kills a tray app.
     let _ = app.save_window_state(crate::desktop::window_state_flags());
-    let studio = app.state::<Arc<studio::Studio>>();
-    let flows_enabled = studio
-        .flows()
-        .map(|f| f.iter().any(|f| f.enabled))
-        .unwrap_or(false);
-    if flows_enabled
+    if app.state::<Arc<studio::Studio>>().any_flow_enabled()
         && app.tray_by_id("main").is_some()
         && let Some(w) = app.get_webview_window(label)
     {

@@ -35,6 +35,17 @@ pub struct FlowInfo {
 }
 
 /// Reads a flow file's text: its JSON and its shape.
+/// A flow file as the user keeps it (the editor's Import…).
+pub fn read_file(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Writes a flow file where the user chose (the editor's Export…).
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::Output(format!("{}: {e}", path.display())))
+}
+
 pub fn parse(text: &str) -> Result<check::Checked> {
     let file: FlowFile = serde_json::from_str(text).map_err(|e| {
         Error::Invalid(format!(
@@ -229,6 +240,14 @@ impl Studio {
 
     pub fn flows(&self) -> Result<Vec<FlowInfo>> {
         self.store.flows()?.iter().map(info_of).collect()
+    }
+
+    /// Whether a flow is enabled: then closing the desktop window keeps
+    /// the app running (in the tray) so the flow keeps running.
+    pub fn any_flow_enabled(&self) -> bool {
+        self.flows()
+            .map(|f| f.iter().any(|f| f.enabled))
+            .unwrap_or(false)
     }
 
     pub fn flow_info(&self, name: &str) -> Result<FlowInfo> {
