@@ -1,6 +1,6 @@
 //! Emulator throughput on this machine, printed as a table:
-//! Bulk API 2.0 ingest, REST query paging, Bulk query results, and the
-//! memory 1,000,000 records take. `cargo bench -p sf-emulator --bench throughput`
+//! Bulk API 2.0 ingest, REST query paging, Bulk query results, the memory
+//! 1,000,000 records take, and what a 150 MB upload costs in memory. `cargo bench -p sf-emulator --bench throughput`
 //! (`ROWS=200000` for a quicker run).
 
 use reqwest::Client;
@@ -88,8 +88,50 @@ async fn main() {
         .unwrap()
         .to_string();
     let http = Client::new();
-    let rss_start = rss_mb("VmRSS:");
     let mut table: Vec<(String, String, String)> = vec![];
+
+    // 0. A 150 MB upload, streamed by the client: the peak it adds.
+    let job: Value = http
+        .post(format!("{base}{V}/jobs/ingest"))
+        .bearer_auth(&token)
+        .json(&json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let big_id = job["id"].as_str().unwrap().to_string();
+    let block = csv_rows(10_000);
+    let body_rows = block.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n";
+    let blocks = 149 * 1024 * 1024 / body_rows.len();
+    let stream = futures::stream::iter(
+        std::iter::once(Ok::<_, std::io::Error>(block.clone()))
+            .chain((1..blocks).map(move |_| Ok(body_rows.clone()))),
+    );
+    let before = rss_mb("VmRSS:");
+    // Resets VmHWM to the current RSS (Linux), so the peak is this upload's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let r = http
+        .put(format!("{base}{V}/jobs/ingest/{big_id}/batches"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    table.push((
+        "Memory: peak added by a 149 MB upload (streamed to disk)".into(),
+        format!("{} rows", blocks * 10_000),
+        format!("{:.0} MB", rss_mb("VmHWM:") - before),
+    ));
+    http.delete(format!("{base}{V}/jobs/ingest/{big_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let rss_start = rss_mb("VmRSS:");
 
     // 1. Bulk API 2.0 ingest.
     let csv = csv_rows(rows);

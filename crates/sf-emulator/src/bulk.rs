@@ -1,7 +1,9 @@
 //! Bulk API 2.0: ingest jobs (CSV in, per-row results out) and query jobs
 //! (CSV pages behind `Sforce-Locator`). Jobs are processed off the request
 //! path in chunks, releasing the org between chunks as Salesforce's own
-//! batches do.
+//! batches do. An ingest job's upload and its three result files live on
+//! disk (`Spool`), read and written a row at a time: a 150 MB job costs the
+//! emulator no more memory than a small one.
 
 use crate::ids::{make_id, parse_id};
 use crate::org::{Org, RecordError};
@@ -10,23 +12,68 @@ use crate::schema::SysField;
 use crate::values::{Val, format_datetime};
 use serde_json::json;
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
 
+/// A file the emulator keeps for a job (its upload, or one of its result
+/// files), removed when the job goes. `len` is what has been written and
+/// flushed: a reader never sees a half-written row.
 #[derive(Debug, Clone)]
-pub enum Outcome {
-    Done { num: u64, created: bool },
-    Failed { num: Option<u64>, error: String },
-    Unprocessed,
+pub struct Spool {
+    file: Arc<tempfile::NamedTempFile>,
+    pub len: u64,
 }
 
-#[derive(Debug, Clone)]
-pub struct RowResult {
-    pub start: usize,
-    pub end: usize,
-    pub outcome: Outcome,
+impl Spool {
+    pub fn new() -> std::io::Result<Spool> {
+        Ok(Spool {
+            file: Arc::new(tempfile::NamedTempFile::new()?),
+            len: 0,
+        })
+    }
+
+    /// A spool holding `data` (tests, and jobs made in code).
+    pub fn from_bytes(data: &[u8]) -> std::io::Result<Spool> {
+        let mut spool = Spool::new()?;
+        spool.writer()?.write_all(data)?;
+        spool.len = data.len() as u64;
+        Ok(spool)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.file.path()
+    }
+
+    /// A writer at the end of what is there; `len` is the caller's to move.
+    pub fn writer(&self) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new().append(true).open(self.path())
+    }
+
+    /// The first `len` bytes, buffered.
+    pub fn reader(&self) -> std::io::Result<std::io::Take<BufReader<std::fs::File>>> {
+        let f = std::fs::File::open(self.path())?;
+        Ok(BufReader::with_capacity(1 << 16, f).take(self.len))
+    }
+
+    /// Drops anything written past `len` (an upload refused half way).
+    pub fn truncate(&self) -> std::io::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.path())?
+            .set_len(self.len)
+    }
 }
 
+/// An ingest job's three result files, as `GET .../successfulResults`,
+/// `failedResults` and `unprocessedrecords` answer them (header first).
 #[derive(Debug, Clone)]
+pub struct ResultSpools {
+    pub successful: Spool,
+    pub failed: Spool,
+    pub unprocessed: Spool,
+}
+
+#[derive(Debug)]
 pub struct IngestJob {
     pub id: String,
     pub object: String,
@@ -40,9 +87,12 @@ pub struct IngestJob {
     pub modstamp: i64,
     pub created_by: u64,
     pub api_version: String,
-    pub data: Vec<u8>,
-    pub header_end: usize,
-    pub results: Vec<RowResult>,
+    /// The CSV uploaded so far.
+    pub upload: Spool,
+    /// An upload is being received (a second one at once is refused).
+    pub uploading: bool,
+    /// Set once processing starts.
+    pub results: Option<ResultSpools>,
     pub processed: u64,
     pub failed: u64,
     pub error_message: Option<String>,
@@ -121,15 +171,7 @@ impl IngestJob {
         v
     }
 
-    fn header(&self) -> &[u8] {
-        trim_eol(&self.data[..self.header_end])
-    }
-
-    fn row(&self, r: &RowResult) -> &[u8] {
-        trim_eol(&self.data[r.start..r.end])
-    }
-
-    fn delimiter(&self) -> u8 {
+    pub fn delimiter(&self) -> u8 {
         delimiter_byte(&self.column_delimiter).unwrap_or(b',')
     }
 
@@ -141,49 +183,26 @@ impl IngestJob {
         }
     }
 
-    /// `successfulResults`, `failedResults` or `unprocessedrecords` as CSV.
-    pub fn results_csv(&self, kind: &str) -> Vec<u8> {
-        let d = self.delimiter() as char;
-        let eol = self.eol();
-        let prefix = &self.key_prefix;
-        let mut out = Vec::with_capacity(self.results.len() * 64 + 64);
-        let header = self.header();
-        match kind {
-            "successfulResults" => {
-                out.extend_from_slice(format!("\"sf__Id\"{d}\"sf__Created\"").as_bytes())
-            }
-            "failedResults" => {
-                out.extend_from_slice(format!("\"sf__Id\"{d}\"sf__Error\"").as_bytes())
-            }
-            _ => {}
+    /// The result file `kind` names (`successfulResults`, `failedResults`
+    /// or `unprocessedrecords`); none before processing starts, as on
+    /// Salesforce, where they are then only a header.
+    pub fn result_spool(&self, kind: &str) -> Option<&Spool> {
+        let r = self.results.as_ref()?;
+        Some(match kind {
+            "successfulResults" => &r.successful,
+            "failedResults" => &r.failed,
+            _ => &r.unprocessed,
+        })
+    }
+
+    /// A result file read whole (small jobs and tests; the HTTP layer
+    /// streams it instead).
+    pub fn results_csv(&self, kind: &str) -> std::io::Result<Vec<u8>> {
+        let mut out = vec![];
+        if let Some(spool) = self.result_spool(kind) {
+            spool.reader()?.read_to_end(&mut out)?;
         }
-        if !header.is_empty() {
-            if kind != "unprocessedrecords" {
-                out.push(d as u8);
-            }
-            out.extend_from_slice(header);
-        }
-        out.extend_from_slice(eol.as_bytes());
-        for r in &self.results {
-            match (&r.outcome, kind) {
-                (Outcome::Done { num, created }, "successfulResults") => {
-                    out.extend_from_slice(
-                        format!("\"{}\"{d}\"{}\"{d}", make_id(prefix, *num), created).as_bytes(),
-                    );
-                }
-                (Outcome::Failed { num, error }, "failedResults") => {
-                    let id = num.map(|n| make_id(prefix, n)).unwrap_or_default();
-                    out.extend_from_slice(
-                        format!("\"{id}\"{d}\"{}\"{d}", error.replace('"', "\"\"")).as_bytes(),
-                    );
-                }
-                (Outcome::Unprocessed, "unprocessedrecords") => {}
-                _ => continue,
-            }
-            out.extend_from_slice(self.row(r));
-            out.extend_from_slice(eol.as_bytes());
-        }
-        out
+        Ok(out)
     }
 }
 
@@ -225,6 +244,13 @@ fn trim_eol(b: &[u8]) -> &[u8] {
     &b[..end]
 }
 
+/// Without the blank lines before it, which the CSV parser skips: they
+/// are no part of the row (a row cannot start with a bare line end).
+fn trim_blank_lines(b: &[u8]) -> &[u8] {
+    let blank = b.iter().take_while(|&&c| c == b'\n' || c == b'\r').count();
+    &b[blank..]
+}
+
 /// Where a CSV column goes.
 enum Column {
     Field(usize),
@@ -241,32 +267,108 @@ pub struct IngestPlan {
     columns: Vec<Column>,
     id_col: Option<usize>,
     ext_col: Option<(usize, usize)>,
-    rows: Vec<(usize, usize, csv::StringRecord)>,
+}
+
+/// A job being processed: its rows read from the upload one at a time,
+/// each answer written to a result file beside the row as it was sent.
+pub struct IngestRun {
+    plan: IngestPlan,
+    total: usize,
+    done: usize,
+    /// The rows parsed, and the same bytes read raw to echo them back.
+    rows: csv::Reader<std::io::Take<BufReader<std::fs::File>>>,
+    raw: std::io::Take<BufReader<std::fs::File>>,
+    record: csv::StringRecord,
+    line: Vec<u8>,
+    out: [BufWriter<std::fs::File>; 3],
+    written: [u64; 3],
+    key_prefix: String,
+    delimiter: char,
+    eol: &'static str,
 }
 
 /// Reads the job's CSV and maps its columns. A job-level problem (bad
 /// header, wrong line ending) fails the whole job with Salesforce's message.
-pub fn prepare_ingest(org: &Org, job: &mut IngestJob) -> Result<IngestPlan, String> {
+/// What went wrong reading or writing a job's files: the job fails.
+fn disk(e: std::io::Error) -> String {
+    format!("InternalServerError : the job's data could not be read or written: {e}")
+}
+
+/// Whether the upload holds a CRLF, and whether it holds a line feed at all.
+fn line_endings(upload: &Spool) -> std::io::Result<(bool, bool)> {
+    let mut r = upload.reader()?;
+    let (mut crlf, mut lf, mut last) = (false, false, 0u8);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((crlf, lf));
+        }
+        lf |= buf.contains(&b'\n');
+        crlf |= (last == b'\r' && buf[0] == b'\n') || buf.windows(2).any(|w| w == b"\r\n");
+        last = buf[buf.len() - 1];
+        let n = buf.len();
+        r.consume(n);
+    }
+}
+
+fn csv_reader<R: Read>(delimiter: u8, from: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(from)
+}
+
+/// Reads the job's upload through once, before any row is written: a
+/// job-level problem (wrong line ending, a header or a row that is not
+/// CSV) fails the whole job with Salesforce's message. Answers the rows.
+/// Needs no lock: only the job's own file is read.
+pub fn scan_upload(upload: &Spool, delimiter: u8, line_ending: &str) -> Result<usize, String> {
+    let (crlf_in_data, lf_in_data) = line_endings(upload).map_err(disk)?;
+    if line_ending == "LF" && crlf_in_data {
+        return Err("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF".into());
+    }
+    if line_ending == "CRLF" && !crlf_in_data && lf_in_data {
+        return Err("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is CRLF".into());
+    }
+    let mut reader = csv_reader(delimiter, upload.reader().map_err(disk)?);
+    reader
+        .headers()
+        .map_err(|e| format!("InvalidBatch : Failed to parse header: {e}"))?;
+    let mut total = 0usize;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => total += 1,
+            Ok(false) => return Ok(total),
+            Err(e) => {
+                return Err(format!(
+                    "ClientInputError : CSV error at line {}: {e}",
+                    total + 2
+                ));
+            }
+        }
+    }
+}
+
+/// `scan_upload` then `prepare_scanned`, for a job processed in one go.
+pub fn prepare_ingest(org: &Org, job: &mut IngestJob) -> Result<IngestRun, String> {
+    let total = scan_upload(&job.upload, job.delimiter(), &job.line_ending)?;
+    prepare_scanned(org, job, total)
+}
+
+/// Maps the columns of a scanned upload of `total` rows to the object's
+/// fields, and opens the job's result files.
+pub fn prepare_scanned(org: &Org, job: &mut IngestJob, total: usize) -> Result<IngestRun, String> {
     let obj = org
         .object(&job.object)
         .ok_or_else(|| format!("InvalidJob : Unable to find object: {}", job.object))?;
-    let crlf_in_data = job.data.windows(2).any(|w| w == b"\r\n");
-    if job.line_ending == "LF" && crlf_in_data {
-        return Err("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF".into());
-    }
-    if job.line_ending == "CRLF" && !crlf_in_data && job.data.contains(&b'\n') {
-        return Err("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is CRLF".into());
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(job.delimiter())
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(job.data.as_slice());
+    let mut reader = csv_reader(job.delimiter(), job.upload.reader().map_err(disk)?);
     let headers = reader
         .headers()
         .map_err(|e| format!("InvalidBatch : Failed to parse header: {e}"))?
         .clone();
-    job.header_end = reader.position().byte() as usize;
+    let header_end = reader.position().byte();
     let def = org.def(obj);
     let mut columns = vec![];
     let mut id_col = None;
@@ -329,75 +431,185 @@ pub fn prepare_ingest(org: &Org, job: &mut IngestJob) -> Result<IngestPlan, Stri
         }
         _ => {}
     }
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let start = reader.position().byte() as usize;
-        match reader.read_record(&mut record) {
-            Ok(true) => {
-                let end = reader.position().byte() as usize;
-                rows.push((start, end, record.clone()));
-            }
-            Ok(false) => break,
-            Err(e) => {
-                return Err(format!(
-                    "ClientInputError : CSV error at line {}: {e}",
-                    rows.len() + 2
-                ));
-            }
-        }
-    }
-    Ok(IngestPlan {
+    let plan = IngestPlan {
         obj,
         op: job.operation.clone(),
         columns,
         id_col,
         ext_col,
+    };
+    // The header every result file starts with.
+    let mut header = vec![];
+    job.upload
+        .reader()
+        .map_err(disk)?
+        .take(header_end)
+        .read_to_end(&mut header)
+        .map_err(disk)?;
+    let header = trim_blank_lines(trim_eol(&header));
+    let d = job.delimiter() as char;
+    let eol = job.eol();
+    let mut first_lines = [
+        format!("\"sf__Id\"{d}\"sf__Created\"").into_bytes(),
+        format!("\"sf__Id\"{d}\"sf__Error\"").into_bytes(),
+        vec![],
+    ];
+    for (i, line) in first_lines.iter_mut().enumerate() {
+        if !header.is_empty() {
+            if i < 2 {
+                line.push(d as u8);
+            }
+            line.extend_from_slice(header);
+        }
+        line.extend_from_slice(eol.as_bytes());
+    }
+    let spools = [
+        Spool::from_bytes(&first_lines[0]),
+        Spool::from_bytes(&first_lines[1]),
+        Spool::from_bytes(&first_lines[2]),
+    ];
+    let [Ok(successful), Ok(failed), Ok(unprocessed)] = spools else {
+        return Err(disk(std::io::Error::other("cannot create result files")));
+    };
+    let writer = |s: &Spool| s.writer().map(|f| BufWriter::with_capacity(1 << 16, f));
+    let out = [
+        writer(&successful).map_err(disk)?,
+        writer(&failed).map_err(disk)?,
+        writer(&unprocessed).map_err(disk)?,
+    ];
+    let written = [successful.len, failed.len, unprocessed.len];
+    let mut rows = csv_reader(job.delimiter(), job.upload.reader().map_err(disk)?);
+    rows.headers().map_err(|e| disk(std::io::Error::other(e)))?;
+    let mut raw = job.upload.reader().map_err(disk)?;
+    std::io::copy(&mut (&mut raw).take(header_end), &mut std::io::sink()).map_err(disk)?;
+    job.results = Some(ResultSpools {
+        successful,
+        failed,
+        unprocessed,
+    });
+    Ok(IngestRun {
+        plan,
+        total,
+        done: 0,
         rows,
+        raw,
+        record: csv::StringRecord::new(),
+        line: vec![],
+        out,
+        written,
+        key_prefix: job.key_prefix.clone(),
+        delimiter: d,
+        eol,
     })
 }
 
-impl IngestPlan {
+/// What one chunk of a job did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub processed: u64,
+    pub failed: u64,
+}
+
+impl IngestRun {
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.total
     }
+
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-    /// The byte range of row `i` in the uploaded data.
-    pub fn row_span(&self, i: usize) -> (usize, usize) {
-        (self.rows[i].0, self.rows[i].1)
+        self.total == 0
     }
 
-    /// Processes rows `range` and returns their results.
-    pub fn process(
-        &self,
-        org: &mut Org,
-        range: std::ops::Range<usize>,
-        user: u64,
-    ) -> Vec<RowResult> {
-        range
-            .map(|i| {
-                let (start, end, rec) = &self.rows[i];
-                let outcome = match self.process_row(org, rec, user) {
-                    Ok((num, created)) => Outcome::Done { num, created },
-                    Err((num, e)) => {
-                        let fields = e.fields.join(",");
-                        Outcome::Failed {
-                            num,
-                            error: format!("{}:{}:{} --", e.code, e.message, fields),
-                        }
-                    }
-                };
-                RowResult {
-                    start: *start,
-                    end: *end,
-                    outcome,
+    /// Whether every row has been answered.
+    pub fn finished(&self) -> bool {
+        self.done >= self.total
+    }
+
+    /// Lets the job's result requests read what has been written so far.
+    pub fn publish(&self, job: &mut IngestJob) {
+        if let Some(r) = job.results.as_mut() {
+            r.successful.len = self.written[0];
+            r.failed.len = self.written[1];
+            r.unprocessed.len = self.written[2];
+        }
+    }
+
+    /// Reads the next row and its bytes as sent (without its line end).
+    fn next_row(&mut self) -> std::io::Result<bool> {
+        let start = self.rows.position().byte();
+        if !self
+            .rows
+            .read_record(&mut self.record)
+            .map_err(std::io::Error::other)?
+        {
+            return Ok(false);
+        }
+        let end = self.rows.position().byte();
+        self.line.clear();
+        (&mut self.raw)
+            .take(end - start)
+            .read_to_end(&mut self.line)?;
+        let kept = trim_eol(&self.line).len();
+        self.line.truncate(kept);
+        let blank = self.line.len() - trim_blank_lines(&self.line).len();
+        self.line.drain(..blank);
+        Ok(true)
+    }
+
+    fn write(&mut self, file: usize, prefix: &[u8]) -> std::io::Result<()> {
+        let w = &mut self.out[file];
+        w.write_all(prefix)?;
+        w.write_all(&self.line)?;
+        w.write_all(self.eol.as_bytes())?;
+        self.written[file] += (prefix.len() + self.line.len() + self.eol.len()) as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.iter_mut().try_for_each(|w| w.flush())
+    }
+
+    /// Processes up to `rows` more rows, each answer flushed to its result
+    /// file before this returns.
+    pub fn process(&mut self, org: &mut Org, rows: usize, user: u64) -> std::io::Result<Chunk> {
+        let mut chunk = Chunk::default();
+        let d = self.delimiter;
+        while chunk.processed < rows as u64 && self.next_row()? {
+            let prefix = match self.plan.process_row(org, &self.record, user) {
+                Ok((num, created)) => (
+                    0,
+                    format!("\"{}\"{d}\"{created}\"{d}", make_id(&self.key_prefix, num)),
+                ),
+                Err((num, e)) => {
+                    chunk.failed += 1;
+                    let id = num
+                        .map(|n| make_id(&self.key_prefix, n))
+                        .unwrap_or_default();
+                    let error = format!("{}:{}:{} --", e.code, e.message, e.fields.join(","));
+                    (
+                        1,
+                        format!("\"{id}\"{d}\"{}\"{d}", error.replace('"', "\"\"")),
+                    )
                 }
-            })
-            .collect()
+            };
+            self.write(prefix.0, prefix.1.as_bytes())?;
+            chunk.processed += 1;
+            self.done += 1;
+        }
+        self.flush()?;
+        Ok(chunk)
     }
 
+    /// The rows not processed (the job was aborted): `unprocessedrecords`.
+    pub fn leave_the_rest(&mut self) -> std::io::Result<()> {
+        while self.next_row()? {
+            self.write(2, b"")?;
+            self.done += 1;
+        }
+        self.flush()
+    }
+}
+
+impl IngestPlan {
     fn values(
         &self,
         org: &Org,

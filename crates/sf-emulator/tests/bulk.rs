@@ -248,6 +248,55 @@ async fn gzip_upload_several_uploads_abort_and_list() {
 }
 
 #[tokio::test]
+async fn uploads_arrive_in_pieces_and_one_past_150_mb_is_refused_leaving_the_job_as_it_was() {
+    let org = Org::start().await;
+    let id = job(&org, json!({"object": "Contact", "operation": "insert"})).await;
+    assert_eq!(
+        upload(&org, &id, "LastName,Email\nFirst,first@example.com\n").await,
+        StatusCode::CREATED
+    );
+    // A second upload whose repeated header is split across pieces.
+    let pieces: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok("Last"),
+        Ok("Name,Em"),
+        Ok("ail\nSec"),
+        Ok("ond,second@example.com\n"),
+    ];
+    let r = org
+        .req(Method::PUT, &format!("{V}/jobs/ingest/{id}/batches"))
+        .header("content-type", "text/csv")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // 151 MB, streamed: refused whole, and nothing of it is kept.
+    let row = "Big,big@example.com\n".repeat(50_000);
+    let blocks = 151 * 1024 * 1024 / row.len() + 1;
+    let big = futures::stream::iter(
+        std::iter::once(Ok::<_, std::io::Error>("LastName,Email\n".to_string()))
+            .chain((0..blocks).map(move |_| Ok(row.clone()))),
+    );
+    let r = org
+        .req(Method::PUT, &format!("{V}/jobs/ingest/{id}/batches"))
+        .header("content-type", "text/csv")
+        .body(reqwest::Body::wrap_stream(big))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(r).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&body), "REQUEST_ENTITY_TOO_LARGE", "{body}");
+    let info = close_and_wait(&org, &id).await;
+    assert_eq!(info["state"], "JobComplete", "{info}");
+    assert_eq!(info["numberRecordsProcessed"], 2);
+    let ok = results(&org, &id, "successfulResults").await;
+    let names: Vec<&str> = ok.iter().map(|r| &r[2]).collect();
+    assert_eq!(names, ["First", "Second"]);
+    assert_eq!(&ok[1][3], "second@example.com");
+}
+
+#[tokio::test]
 async fn query_jobs_page_with_locators() {
     let org = Org::demo().await;
     let (s, info) = org.send(Method::POST, &format!("{V}/jobs/query"), json!({"operation": "query", "query": "SELECT Id, Name, Account.Name FROM Contact ORDER BY Name"})).await;

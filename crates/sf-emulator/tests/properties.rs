@@ -273,16 +273,23 @@ proptest! {
         let mut job = sf_emulator::bulk::IngestJob {
             id: "750".into(), object: "Account".into(), key_prefix: "001".into(), operation: "insert".into(),
             external_id_field: None, line_ending: "LF".into(), column_delimiter: "COMMA".into(), state: "InProgress".into(),
-            created: 0, modstamp: 0, created_by: 1, api_version: "59.0".into(), data: data.into_bytes(), header_end: 0,
-            results: vec![], processed: 0, failed: 0, error_message: None, processing_ms: 0,
+            created: 0, modstamp: 0, created_by: 1, api_version: "59.0".into(),
+            upload: sf_emulator::bulk::Spool::from_bytes(data.as_bytes()).unwrap(), uploading: false,
+            results: None, processed: 0, failed: 0, error_message: None, processing_ms: 0,
         };
-        if let Ok(plan) = sf_emulator::bulk::prepare_ingest(&org, &mut job) {
-            let n = plan.len();
-            job.results = plan.process(&mut org, 0..n, 1);
-            prop_assert_eq!(job.results.len(), n);
+        if let Ok(mut run) = sf_emulator::bulk::prepare_ingest(&org, &mut job) {
+            let n = run.len();
+            let chunk = run.process(&mut org, n, 1).unwrap();
+            prop_assert_eq!(chunk.processed as usize, n);
+            prop_assert!(run.finished());
+            run.publish(&mut job);
+            // Every row is answered once, in one of the result files.
+            let mut answered = 0;
             for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
-                let _ = job.results_csv(kind);
+                let csv = job.results_csv(kind).unwrap();
+                answered += csv::ReaderBuilder::new().flexible(true).from_reader(&csv[..]).records().count();
             }
+            prop_assert_eq!(answered, n);
         }
     }
 }

@@ -6,7 +6,7 @@ const DEFAULT_QUERY_RESULTS_PAGE: usize = 50_000;
 
 const INGEST_CHUNK: usize = 2000;
 
-const MAX_BULK_UPLOAD: usize = 150 * 1024 * 1024;
+const MAX_BULK_UPLOAD: u64 = 150 * 1024 * 1024;
 
 pub(super) fn list_jobs(shared: &Shared, query: bool) -> Reply {
     let jobs = shared.jobs.lock();
@@ -100,6 +100,16 @@ pub(super) fn create_ingest_job(shared: &Shared, org: &mut Org, req: &Req) -> Re
             "InvalidJob : Only CSV content is supported",
         );
     }
+    let upload = match crate::bulk::Spool::new() {
+        Ok(u) => u,
+        Err(e) => {
+            return Reply::error(
+                500,
+                "UNKNOWN_EXCEPTION",
+                &format!("The job's upload file could not be made: {e}"),
+            );
+        }
+    };
     let now = org.now();
     let serial = org.serial();
     let job = IngestJob {
@@ -115,9 +125,9 @@ pub(super) fn create_ingest_job(shared: &Shared, org: &mut Org, req: &Req) -> Re
         modstamp: now,
         created_by: req.user,
         api_version: req.version.clone(),
-        data: vec![],
-        header_end: 0,
-        results: vec![],
+        upload,
+        uploading: false,
+        results: None,
         processed: 0,
         failed: 0,
         error_message: None,
@@ -128,53 +138,159 @@ pub(super) fn create_ingest_job(shared: &Shared, org: &mut Org, req: &Req) -> Re
     Reply::json(200, info)
 }
 
-pub(super) fn upload_batch(shared: &Shared, id: &str, req: &Req) -> Reply {
+/// `PUT .../jobs/ingest/ID/batches`: the CSV appended to the job's file as
+/// it arrives. A later upload repeats the header row; only its data rows
+/// are kept. Past 150 MB in all, the upload is refused and the job keeps
+/// what it had.
+pub(super) async fn upload_batch(
+    shared: &Arc<Shared>,
+    id: &str,
+    headers: &HeaderMap,
+    gzipped: bool,
+    body: Body,
+) -> Reply {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let spool = {
+        let mut jobs = shared.jobs.lock();
+        let Some(job) = jobs.ingest.get_mut(id) else {
+            return job_not_found();
+        };
+        if !ct.starts_with("text/csv") {
+            return Reply::error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                &format!("Content-Type header specified in HTTP request is not supported: {ct}"),
+            );
+        }
+        if job.state != "Open" || job.uploading {
+            return Reply::error(
+                409,
+                "INVALIDJOBSTATE",
+                &format!("Job {id} is not in the Open state: {}", job.state),
+            );
+        }
+        job.uploading = true;
+        job.upload.clone()
+    };
+    let received = receive(&spool, gzipped, body).await;
     let mut jobs = shared.jobs.lock();
     let Some(job) = jobs.ingest.get_mut(id) else {
         return job_not_found();
     };
-    let ct = req
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct.starts_with("text/csv") {
-        return Reply::error(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            &format!("Content-Type header specified in HTTP request is not supported: {ct}"),
-        );
+    job.uploading = false;
+    match received {
+        Ok(len) => {
+            job.upload.len = len;
+            Reply::empty(201)
+        }
+        Err(reply) => {
+            let _ = job.upload.truncate();
+            reply
+        }
     }
-    if job.state != "Open" {
-        return Reply::error(
-            409,
-            "INVALIDJOBSTATE",
-            &format!("Job {id} is not in the Open state: {}", job.state),
-        );
-    }
-    if job.data.len() + req.body.len() > MAX_BULK_UPLOAD {
-        return Reply::error(
+}
+
+/// Appends a request body to `spool`, and answers its new length.
+async fn receive(spool: &crate::bulk::Spool, gzipped: bool, body: Body) -> Result<u64, Reply> {
+    use futures::StreamExt;
+    use std::io::Write;
+    use tokio::io::AsyncWriteExt;
+    let disk = |e: std::io::Error| {
+        Reply::error(
+            500,
+            "UNKNOWN_EXCEPTION",
+            &format!("The upload could not be stored: {e}"),
+        )
+    };
+    let too_big = || {
+        Reply::error(
             413,
             "REQUEST_ENTITY_TOO_LARGE",
             "The upload exceeds the 150 MB limit of a Bulk API 2.0 job",
-        );
+        )
+    };
+    let mut file = tokio::fs::File::from_std(spool.writer().map_err(disk)?);
+    let mut len = spool.len;
+    let first = len == 0;
+    // A later upload: its header row is skipped, and the rows before it
+    // are ended with a line feed if they were not.
+    let mut skipping_header = !first;
+    if !first && !ends_with_newline(spool).map_err(disk)? {
+        file.write_all(b"\n").await.map_err(disk)?;
+        len += 1;
     }
-    if job.data.is_empty() {
-        job.data.extend_from_slice(&req.body);
-    } else {
-        // A later upload repeats the header row: keep only its data rows.
-        let body = &req.body[..];
-        let skip = body
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|p| p + 1)
-            .unwrap_or(body.len());
-        if !job.data.ends_with(b"\n") {
-            job.data.push(b'\n');
+    let mut gunzip = gzipped.then(|| flate2::write::GzDecoder::new(Vec::new()));
+    let mut stream = body.into_data_stream();
+    let mut at_end = false;
+    // Past the limit the rest is read and dropped, so that the client,
+    // still sending, gets the answer rather than a broken connection.
+    let mut over = false;
+    while !at_end {
+        let chunk = match stream.next().await {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(disk(std::io::Error::other(e))),
+            None => {
+                at_end = true;
+                Bytes::new()
+            }
+        };
+        if over {
+            continue;
         }
-        job.data.extend_from_slice(&body[skip..]);
+        let plain: Bytes = match &mut gunzip {
+            Some(g) => {
+                let bad = |_| {
+                    Reply::error(
+                        400,
+                        "JSON_PARSER_ERROR",
+                        "The request body is not valid gzip",
+                    )
+                };
+                g.write_all(&chunk).map_err(bad)?;
+                if at_end {
+                    g.try_finish().map_err(bad)?;
+                }
+                Bytes::from(std::mem::take(g.get_mut()))
+            }
+            None => chunk,
+        };
+        let mut data = &plain[..];
+        if skipping_header {
+            match data.iter().position(|&b| b == b'\n') {
+                Some(p) => {
+                    data = &data[p + 1..];
+                    skipping_header = false;
+                }
+                None => data = &[],
+            }
+        }
+        if len + data.len() as u64 > MAX_BULK_UPLOAD {
+            over = true;
+            continue;
+        }
+        file.write_all(data).await.map_err(disk)?;
+        len += data.len() as u64;
     }
-    Reply::empty(201)
+    if over {
+        return Err(too_big());
+    }
+    file.flush().await.map_err(disk)?;
+    Ok(len)
+}
+
+fn ends_with_newline(spool: &crate::bulk::Spool) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if spool.len == 0 {
+        return Ok(true);
+    }
+    let mut f = std::fs::File::open(spool.path())?;
+    f.seek(SeekFrom::Start(spool.len - 1))?;
+    let mut last = [0u8];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 pub(super) fn patch_ingest_job(shared: &Arc<Shared>, org: &mut Org, id: &str, req: &Req) -> Reply {
@@ -232,35 +348,39 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
         let wait = rand::random::<u64>() % queue_ms;
         std::thread::sleep(std::time::Duration::from_millis(wait));
     }
-    let prepared = {
-        let org = shared.org.write();
+    let upload = {
         let mut jobs = shared.jobs.lock();
-        let Some(mut job) = jobs.ingest.remove(id) else {
+        let Some(job) = jobs.ingest.get_mut(id) else {
             return;
         };
         if job.state != "UploadComplete" {
-            jobs.ingest.insert(id.to_string(), job);
             return;
         }
         job.state = "InProgress".into();
-        let plan = crate::bulk::prepare_ingest(&org, &mut job);
-        let user = job.created_by;
-        if let Err(msg) = &plan {
+        (job.upload.clone(), job.delimiter(), job.line_ending.clone())
+    };
+    // Read through without the locks: the API keeps answering meanwhile.
+    let scanned = crate::bulk::scan_upload(&upload.0, upload.1, &upload.2);
+    let prepared = {
+        let org = shared.org.read();
+        let mut jobs = shared.jobs.lock();
+        let Some(job) = jobs.ingest.get_mut(id) else {
+            return;
+        };
+        let run = scanned.and_then(|total| crate::bulk::prepare_scanned(&org, job, total));
+        if let Err(msg) = &run {
             job.state = "Failed".into();
             job.error_message = Some(msg.clone());
             job.modstamp = org.now();
         }
-        jobs.ingest.insert(id.to_string(), job);
-        plan.ok().map(|p| (p, user))
+        run.ok().map(|r| (r, job.created_by))
     };
-    let Some((plan, user)) = prepared else {
+    let Some((mut run, user)) = prepared else {
         shared.touch();
         return;
     };
-    let total = plan.len();
-    let mut at = 0;
-    while at < total {
-        let end = (at + INGEST_CHUNK).min(total);
+    let mut failure = None;
+    while !run.finished() {
         let mut org = shared.org.write();
         if shared
             .jobs
@@ -271,38 +391,51 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
         {
             break;
         }
-        let results = plan.process(&mut org, at..end, user);
+        let chunk = run.process(&mut org, INGEST_CHUNK, user);
         let mut jobs = shared.jobs.lock();
         let Some(job) = jobs.ingest.get_mut(id) else {
             break;
         };
-        for r in results {
-            job.processed += 1;
-            if matches!(r.outcome, crate::bulk::Outcome::Failed { .. }) {
-                job.failed += 1;
+        match chunk {
+            Ok(chunk) => {
+                job.processed += chunk.processed;
+                job.failed += chunk.failed;
+                run.publish(job);
             }
-            job.results.push(r);
+            Err(e) => {
+                failure = Some(format!(
+                    "InternalServerError : the job's data could not be read or written: {e}"
+                ));
+                break;
+            }
         }
         // Handed to any request waiting: a job in progress never holds up
         // the API (status polls, queries, other jobs' results).
         parking_lot::MutexGuard::unlock_fair(jobs);
         parking_lot::RwLockWriteGuard::unlock_fair(org);
         shared.touch();
-        at = end;
     }
     let now = shared.org.read().now();
+    let aborted = shared
+        .jobs
+        .lock()
+        .ingest
+        .get(id)
+        .is_some_and(|j| j.state == "Aborted");
+    if aborted && failure.is_none() {
+        // Read outside the locks: the rest of the file may be long.
+        if let Err(e) = run.leave_the_rest() {
+            failure = Some(format!(
+                "InternalServerError : the job's data could not be read or written: {e}"
+            ));
+        }
+    }
     if let Some(job) = shared.jobs.lock().ingest.get_mut(id) {
-        if job.state == "Aborted" {
-            let done = job.results.len();
-            for i in done..total {
-                let (start, end) = plan.row_span(i);
-                job.results.push(crate::bulk::RowResult {
-                    start,
-                    end,
-                    outcome: crate::bulk::Outcome::Unprocessed,
-                });
-            }
-        } else {
+        run.publish(job);
+        if let Some(msg) = failure {
+            job.state = "Failed".into();
+            job.error_message = Some(msg);
+        } else if !aborted {
             job.state = "JobComplete".into();
         }
         job.modstamp = now;

@@ -38,6 +38,9 @@ pub const MAX_VERSION: u32 = 62;
 
 const MAX_JSON_BODY: usize = 10 * 1024 * 1024;
 
+/// Any request body read whole (a Bulk upload is streamed instead).
+const MAX_BODY: usize = 160 * 1024 * 1024;
+
 /// One request to the REST API, already authenticated.
 pub struct Req {
     pub method: Method,
@@ -65,6 +68,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// A body streamed from a job's file instead (a result file).
+    pub file: Option<crate::bulk::Spool>,
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -74,6 +79,7 @@ impl Reply {
             status,
             content_type: "application/json;charset=UTF-8",
             body: v.to_string().into_bytes(),
+            file: None,
             headers: vec![],
         }
     }
@@ -82,6 +88,7 @@ impl Reply {
             status,
             content_type: "",
             body: vec![],
+            file: None,
             headers: vec![],
         }
     }
@@ -90,7 +97,15 @@ impl Reply {
             status: 200,
             content_type: "text/csv",
             body,
+            file: None,
             headers: vec![],
+        }
+    }
+    /// CSV read from a job's file as it is sent.
+    fn csv_file(spool: crate::bulk::Spool) -> Reply {
+        Reply {
+            file: Some(spool),
+            ..Reply::csv(vec![])
         }
     }
     pub fn error(status: u16, code: &str, message: &str) -> Reply {
@@ -176,8 +191,24 @@ pub fn split_path(rest: &str) -> Option<(String, Vec<String>)> {
     ))
 }
 
+/// A file's first `len` bytes as a body, read a block at a time.
+fn file_body(spool: crate::bulk::Spool) -> Body {
+    use tokio::io::AsyncReadExt;
+    match std::fs::File::open(spool.path()) {
+        Ok(f) => {
+            let f = tokio::fs::File::from_std(f).take(spool.len);
+            Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 16))
+        }
+        Err(e) => Body::from_stream(futures::stream::once(async move { Err::<Bytes, _>(e) })),
+    }
+}
+
 fn to_response(shared: &Shared, reply: Reply, limit: u64) -> Response<Body> {
-    let mut r = Response::new(Body::from(reply.body));
+    let body = match reply.file {
+        Some(spool) => file_body(spool),
+        None => Body::from(reply.body),
+    };
+    let mut r = Response::new(body);
     *r.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
@@ -201,7 +232,7 @@ pub async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response<Body> {
     let (limit, now) = {
         let org = shared.org.read();
@@ -233,11 +264,32 @@ pub async fn handle(
             limit,
         );
     }
-    let body = match headers
+    let gzipped = headers
         .get("content-encoding")
         .and_then(|v| v.to_str().ok())
+        .is_some_and(|enc| enc.eq_ignore_ascii_case("gzip"));
+    // A Bulk upload goes to disk as it arrives: it may be 150 MB.
+    if method == Method::PUT
+        && let [jobs, ingest, id, batches] = segs.as_slice()
+        && (jobs.as_str(), ingest.as_str(), batches.as_str()) == ("jobs", "ingest", "batches")
     {
-        Some(enc) if enc.eq_ignore_ascii_case("gzip") => {
+        let reply = upload_batch(&shared, id, &headers, gzipped, body).await;
+        shared.touch();
+        return to_response(&shared, reply, limit);
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return to_response(
+            &shared,
+            Reply::error(
+                413,
+                "REQUEST_ENTITY_TOO_LARGE",
+                "The request body is larger than the API accepts",
+            ),
+            limit,
+        );
+    };
+    let body = match gzipped {
+        true => {
             let mut out = Vec::new();
             if flate2::read::GzDecoder::new(&body[..])
                 .read_to_end(&mut out)
@@ -255,7 +307,7 @@ pub async fn handle(
             }
             Bytes::from(out)
         }
-        _ => body,
+        false => body,
     };
     let query: Vec<(String, String)> = uri
         .query()
@@ -332,7 +384,10 @@ fn route_read(shared: &Arc<Shared>, org: &Org, req: &Req) -> Reply {
             id,
             kind @ ("successfulResults" | "failedResults" | "unprocessedrecords"),
         ] => match shared.jobs.lock().ingest.get(*id) {
-            Some(j) => Reply::csv(j.results_csv(kind)),
+            Some(j) => match j.result_spool(kind) {
+                Some(spool) => Reply::csv_file(spool.clone()),
+                None => Reply::csv(vec![]),
+            },
             None => job_not_found(),
         },
         ["jobs", "query", id] => match shared.jobs.lock().query.get(*id) {
@@ -383,7 +438,6 @@ fn route_write(shared: &Arc<Shared>, org: &mut Org, req: &Req) -> Reply {
             with_object_mut(org, obj, |org, o| retrieve_many(org, o, req))
         }
         (Method::POST, ["jobs", "ingest"]) => create_ingest_job(shared, org, req),
-        (Method::PUT, ["jobs", "ingest", id, "batches"]) => upload_batch(shared, id, req),
         (Method::PATCH, ["jobs", "ingest", id]) => patch_ingest_job(shared, org, id, req),
         (Method::DELETE, ["jobs", "ingest", id]) => {
             if shared.jobs.lock().ingest.remove(*id).is_some() {
