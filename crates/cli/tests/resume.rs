@@ -28,6 +28,16 @@ fn moments(n: usize, span_ms: u64) -> Vec<u64> {
 /// resumes it until done, and answers the final summary and whether the
 /// kill landed mid-run.
 fn kill_then_resume(home: &Path, args: &[&str], after_ms: u64) -> (serde_json::Value, bool) {
+    let (s, interrupted, _) = kill_then_resume_in_flight(home, args, after_ms);
+    (s, interrupted)
+}
+
+/// `kill_then_resume`, also answering whether rows were in flight at the kill.
+fn kill_then_resume_in_flight(
+    home: &Path,
+    args: &[&str],
+    after_ms: u64,
+) -> (serde_json::Value, bool, bool) {
     let mut child = Command::new(BIN)
         .args(args)
         .args(["--format", "json"])
@@ -55,6 +65,17 @@ fn kill_then_resume(home: &Path, args: &[&str], after_ms: u64) -> (serde_json::V
     };
     let mut s = show(home);
     let interrupted = s["status"] == "interrupted";
+    // Whether rows were being sent when it died (a REST request or a Bulk
+    // job unanswered): the case a resume must settle without resending.
+    let in_flight = std::fs::read_to_string(home.join("runs").join(&run).join("in_flight.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| {
+            v["parts"].as_array().is_some_and(|p| {
+                p.iter()
+                    .any(|p| p["lines"].as_array().is_some_and(|l| !l.is_empty()))
+            })
+        });
     if interrupted {
         let o = syncstudio(home, &["runs", "resume", &run, "--format", "json"]);
         assert!(
@@ -71,7 +92,7 @@ fn kill_then_resume(home: &Path, args: &[&str], after_ms: u64) -> (serde_json::V
         ),
         "after {after_ms} ms: {s}"
     );
-    (s, interrupted)
+    (s, interrupted, interrupted && in_flight)
 }
 
 fn check_partition(s: &serde_json::Value, rows: u64) -> (BTreeSet<u64>, BTreeSet<u64>) {
@@ -256,6 +277,142 @@ fn kill_9_then_resume_over_bulk_reads_the_open_job_back() {
         );
     }
     assert!(landed >= 5, "only {landed} of 10 kills landed mid-run");
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Title of each Lead whose LastName starts with `prefix`, by LastName.
+fn titles(home: &Path, prefix: &str) -> HashMap<String, String> {
+    let o = syncstudio(
+        home,
+        &[
+            "query",
+            "Play",
+            &format!("SELECT LastName, Title FROM Lead WHERE LastName LIKE '{prefix}%'"),
+            "--format",
+            "json",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["LastName"].as_str().unwrap().to_string(),
+                r["Title"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_upsert_killed_mid_send_then_resumed_is_undone_to_what_the_org_held() {
+    let home = temp("resume-undo");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    seed_erp_id(&org.url, &["Lead"]);
+    // (api, rows already in the org, rows the upsert adds, kill moments,
+    // later and later until two kills have landed with rows in flight: how
+    // soon the first job is out depends on the machine)
+    let cases = [
+        (
+            "bulk",
+            9_000u64,
+            3_000u64,
+            [2_000u64, 3_000, 4_500, 6_000, 8_000, 10_000],
+        ),
+        ("rest", 400, 200, [150, 300, 450, 600, 750, 900]),
+    ];
+    for (api, existing, added, kills) in cases {
+        let mut landed_in_flight = 0;
+        for (i, after) in kills.into_iter().enumerate() {
+            if landed_in_flight == 2 {
+                break;
+            }
+            let prefix = format!("U{api}{i}x");
+            let mut csv = String::from("ERP_Id__c,LastName,Company,Title\n");
+            for n in 0..existing {
+                csv.push_str(&format!("{prefix}{n},{prefix}{n},Undo Co,Before {n}\n"));
+            }
+            let file = home.join(format!("{prefix}-before.csv"));
+            std::fs::write(&file, &csv).unwrap();
+            let o = syncstudio(
+                &home,
+                &[
+                    "import",
+                    "Play",
+                    "--object",
+                    "Lead",
+                    "--operation",
+                    "insert",
+                    "--api",
+                    "bulk",
+                    "--file",
+                    file.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+            let held = titles(&home, &prefix);
+            assert_eq!(held.len() as u64, existing);
+
+            let mut csv = String::from("ERP_Id__c,LastName,Company,Title\n");
+            for n in 0..existing + added {
+                csv.push_str(&format!("{prefix}{n},{prefix}{n},Undo Co,After\n"));
+            }
+            let file = home.join(format!("{prefix}-upsert.csv"));
+            std::fs::write(&file, &csv).unwrap();
+            // Slow answers, so a kill lands while rows are in flight: over
+            // Bulk, slow status polls, so the org has written a job's rows
+            // before the import learns it.
+            let fault = if api == "bulk" {
+                serde_json::json!({"route": "jobs", "method": "GET", "kind": "latency", "latencyMs": 400})
+            } else {
+                serde_json::json!({"route": "composite", "kind": "latency", "latencyMs": 40})
+            };
+            control(&org.url, "POST", "faults", fault);
+            let args = [
+                "import",
+                "Play",
+                "--object",
+                "Lead",
+                "--operation",
+                "upsert",
+                "--external-id",
+                "ERP_Id__c",
+                "--api",
+                api,
+                "--batch-size",
+                "25",
+                "--file",
+                file.to_str().unwrap(),
+            ];
+            let (s, _, in_flight) = kill_then_resume_in_flight(&home, &args, after);
+            control(&org.url, "DELETE", "faults", serde_json::json!({}));
+            landed_in_flight += usize::from(in_flight);
+            let (_, unknown) = check_partition(&s, existing + added);
+            assert!(unknown.is_empty(), "{s}");
+            assert_eq!(s["created"].as_u64(), Some(added), "{api}, {after} ms: {s}");
+            assert_eq!(
+                s["updated"].as_u64(),
+                Some(existing),
+                "{api}, {after} ms: {s}"
+            );
+
+            let run = s["run"].as_str().unwrap();
+            let o = syncstudio(&home, &["runs", "undo", run, "--format", "json"]);
+            assert_eq!(o.status.code(), Some(0), "undo: {}", text(&o.stderr));
+            assert_eq!(
+                titles(&home, &prefix),
+                held,
+                "{api}, killed after {after} ms: undo puts back every title and removes what the upsert made"
+            );
+        }
+        assert!(
+            landed_in_flight >= 2,
+            "{api}: only {landed_in_flight} kills landed with rows in flight"
+        );
+    }
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
 }

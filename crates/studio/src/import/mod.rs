@@ -662,7 +662,7 @@ impl Studio {
         })?;
         let total = count_rows(spec);
         let (run, resume) = match resume {
-            Some(r) => (r.handle, Some((r.settled, r.in_flight))),
+            Some(r) => (r.handle, Some((r.settled, r.in_flight, r.before))),
             None => (
                 self.start_run(NewRun {
                     kind: if spec.dry_run { "dry-run" } else { "import" },
@@ -691,7 +691,15 @@ impl Studio {
                 undo::Journal::create(&folder)?,
             ),
         };
-        let (settled, in_flight) = resume.unwrap_or_default();
+        let (settled, in_flight, mut kept_before) = resume.unwrap_or_default();
+        // An update or upsert keeps what each row replaces before sending it.
+        let mut before_log = (!spec.dry_run
+            && matches!(plan.operation, Operation::Update | Operation::Upsert))
+        .then(|| resume::BeforeLog::open(&folder))
+        .transpose()?;
+        // Upsert rows the org lacked before the stop, found on resume: the
+        // run's first send made them.
+        let mut made_before_stop = std::collections::HashSet::new();
         // A retried error file says each row's line in the first file.
         let first_line = source
             .header
@@ -793,7 +801,14 @@ impl Studio {
                                 results: &mut results,
                                 journal: &mut journal,
                             };
-                            let before = std::iter::repeat(lookup::Existing::None);
+                            let before: Vec<_> = rows
+                                .iter()
+                                .map(|(row, _)| {
+                                    kept_before
+                                        .remove(&row.line)
+                                        .unwrap_or(lookup::Existing::None)
+                                })
+                                .collect();
                             self.settle_rows(&plan, spec, &mut sink, rows, answers, before)?;
                         }
                         Err(e) => {
@@ -959,6 +974,24 @@ impl Studio {
             };
             let sending = std::mem::take(&mut read.pending);
             let lines: Vec<u64> = sending.iter().map(|(row, _)| row.line).collect();
+            let mut before = before;
+            if !kept_before.is_empty() {
+                // Rows sent again after a stop: the org may hold what they
+                // wrote the first time; the image kept then is the real one.
+                for (line, found) in lines.iter().zip(before.iter_mut()) {
+                    if let Some(kept) = kept_before.remove(line) {
+                        if matches!(kept, lookup::Existing::None)
+                            && matches!(found, lookup::Existing::Found { .. })
+                        {
+                            made_before_stop.insert(*line);
+                        }
+                        *found = kept;
+                    }
+                }
+            }
+            if let Some(log) = &mut before_log {
+                log.keep(&lines, &before)?;
+            }
             if bulk {
                 // Sent while the org still works on the job before: both
                 // are in flight until that one is settled.
@@ -1005,7 +1038,15 @@ impl Studio {
                 };
                 read_ahead?;
                 match outcome {
-                    Ok(answers) => {
+                    Ok(mut answers) => {
+                        for ((row, _), answer) in sending.iter().zip(answers.iter_mut()) {
+                            if made_before_stop.remove(&row.line)
+                                && let RowOutcome::Done(r) = answer
+                                && r.success
+                            {
+                                r.created = Some(true);
+                            }
+                        }
                         let mut sink = Sink {
                             summary: &mut summary,
                             results: &mut results,
@@ -1057,6 +1098,11 @@ impl Studio {
             None if summary.failed + summary.unknown > 0 => RunStatus::CompletedWithErrors,
             None => RunStatus::Completed,
         };
+        if failure.is_none() {
+            // Nothing left to resume: the journal has what undo needs.
+            drop(before_log);
+            resume::forget_before(&folder);
+        }
         let error = failure.as_ref().map(|e| e.to_string());
         self.save_run(&summary, error.as_deref(), true)?;
         host.progress(&RunProgress {

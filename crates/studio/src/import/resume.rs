@@ -5,17 +5,22 @@
 //! update, upsert or delete is sent again, an insert over REST is looked
 //! up by its external id (sent again only when the org lacks it) or, with
 //! none, reported unknown, and a Bulk job (its id saved before its data)
-//! is read back.
+//! is read back. What an update or upsert replaces is kept before it is
+//! sent (`before.jsonl`), so the rows settled on resume can be undone too.
 
 use super::ImportSpec;
+use super::lookup::Existing;
 use crate::Studio;
 use crate::error::{Error, Result};
 use crate::runs::{Cancel, RunHandle, RunHost, RunStatus, RunSummary};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 const IN_FLIGHT: &str = "in_flight.json";
+const BEFORE: &str = "before.jsonl";
 
 /// Rows being sent together: a REST request's, or a Bulk job's (its id
 /// saved once the job is opened, before any data goes).
@@ -98,10 +103,91 @@ pub(crate) fn mark_in_flight(folder: &Path, parts: &[(&[u64], Option<&str>)]) ->
         .map_err(|e| Error::Output(format!("{}: {e}", folder.display())))
 }
 
+/// One line of `before.jsonl`: a row's record as it was before the run
+/// sent the row (none: the row was to make a new record).
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    line: u64,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    record: Option<Map<String, Value>>,
+}
+
+/// What the rows of an update or upsert replace, written before they are
+/// sent. The undo journal learns it only when a row's answer comes, and an
+/// answer read back after a stop comes from an org that already holds the
+/// new values: looking the record up then would keep the wrong image.
+pub(crate) struct BeforeLog(std::io::BufWriter<std::fs::File>);
+
+impl BeforeLog {
+    pub(crate) fn open(folder: &Path) -> Result<BeforeLog> {
+        let path = folder.join(BEFORE);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+        Ok(BeforeLog(std::io::BufWriter::new(f)))
+    }
+
+    /// Keeps the images of rows about to be sent, flushed before they go.
+    pub(crate) fn keep(&mut self, lines: &[u64], before: &[Existing]) -> Result<()> {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            line: u64,
+            id: Option<&'a str>,
+            record: Option<&'a Map<String, Value>>,
+        }
+        for (&line, found) in lines.iter().zip(before) {
+            let (id, record) = match found {
+                Existing::Found { id, record } => (Some(id.as_str()), Some(record)),
+                Existing::None => (None, None),
+                // Refused by Salesforce: nothing is written, nothing to undo.
+                Existing::Many => continue,
+            };
+            serde_json::to_writer(&mut self.0, &Written { line, id, record })?;
+            self.0.write_all(b"\n")?;
+        }
+        self.0.flush()?;
+        Ok(())
+    }
+}
+
+/// The images kept for these rows. A row sent more than once (handed back,
+/// or sent again on an earlier resume) keeps its first: what the org held
+/// before this run touched it. A half-written last line is skipped.
+pub(crate) fn kept_before(folder: &Path, lines: &HashSet<u64>) -> HashMap<u64, Existing> {
+    let mut kept = HashMap::new();
+    let Ok(f) = std::fs::File::open(folder.join(BEFORE)) else {
+        return kept;
+    };
+    for text in std::io::BufReader::new(f).lines().map_while(|l| l.ok()) {
+        let Ok(k) = serde_json::from_str::<Kept>(&text) else {
+            continue;
+        };
+        if !lines.contains(&k.line) {
+            continue;
+        }
+        kept.entry(k.line).or_insert(match (k.id, k.record) {
+            (Some(id), Some(record)) => Existing::Found { id, record },
+            _ => Existing::None,
+        });
+    }
+    kept
+}
+
+/// Drops the kept images once the run has nothing left to resume.
+pub(crate) fn forget_before(folder: &Path) {
+    let _ = std::fs::remove_file(folder.join(BEFORE));
+}
+
 pub(crate) struct Resumed {
     pub handle: RunHandle,
     pub settled: HashSet<u64>,
     pub in_flight: InFlight,
+    /// What the rows in flight replaced, as kept before they were sent.
+    pub before: HashMap<u64, Existing>,
 }
 
 /// The `sf__Row` values of a result file, and its rows as records.
@@ -282,6 +368,12 @@ impl Studio {
                 .collect(),
         };
         let unsettled: usize = in_flight.parts.iter().map(|p| p.lines.len()).sum();
+        let in_flight_lines: HashSet<u64> = in_flight
+            .parts
+            .iter()
+            .flat_map(|p| p.lines.iter().copied())
+            .collect();
+        let before = kept_before(&folder, &in_flight_lines);
         tracing::info!(run = %summary.run, settled = settled.len(), in_flight = unsettled, "resuming an import");
         handle.summary = summary;
         self.import_run(
@@ -293,6 +385,7 @@ impl Studio {
                 handle,
                 settled,
                 in_flight,
+                before,
             }),
         )
         .await
