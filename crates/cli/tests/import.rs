@@ -706,6 +706,10 @@ fn a_dry_run_predicts_what_the_import_then_does() {
     assert_eq!(real.status.code(), Some(1));
     let done = summary(&real);
     assert_eq!(counts(&done), counts(&predicted), "the prediction held");
+    assert_eq!(
+        done["api_calls"], predicted["forecast_api_calls"],
+        "over REST the forecast is the calls the run makes"
+    );
     let sorted = |p: &serde_json::Value| {
         let mut r = sf_rows(p.as_str().unwrap());
         r.sort();
@@ -766,6 +770,11 @@ fn a_dry_run_predicts_what_the_import_then_does() {
     );
     assert_eq!(real.status.code(), Some(0), "{}", text(&real.stderr));
     assert_eq!(counts(&summary(&real)), [2, 0, 0, 0, 2]);
+    assert_eq!(
+        summary(&real)["api_calls"],
+        summary(&dry)["forecast_api_calls"],
+        "the parents looked up and the write"
+    );
     let accounts = syncstudio(
         &home,
         &[
@@ -777,6 +786,43 @@ fn a_dry_run_predicts_what_the_import_then_does() {
     assert_eq!(
         text(&accounts.stdout),
         "LastName,Account.Name\nAdopted,Parent Co\nOrphan Two,\n"
+    );
+
+    // Over Bulk API 2.0 the forecast is the least the run makes: one status
+    // poll a job, where a busy org takes a few.
+    let titles = home.join("titles.csv");
+    std::fs::write(&titles, "ERP_Id__c,Title\nD-1,Bulk\nD-2,Bulk\nD-3,Bulk\n").unwrap();
+    let bulk = |dry: bool| {
+        let mut a = vec![
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "upsert",
+            "--external-id",
+            "ERP_Id__c",
+            "--api",
+            "bulk",
+            "--format",
+            "json",
+            "--file",
+            titles.to_str().unwrap(),
+        ];
+        if dry {
+            a.push("--dry-run");
+        }
+        syncstudio(&home, &a)
+    };
+    let forecast = summary(&bulk(true))["forecast_api_calls"].as_u64().unwrap();
+    let real = bulk(false);
+    assert_eq!(real.status.code(), Some(0), "{}", text(&real.stderr));
+    let used = summary(&real)["api_calls"].as_u64().unwrap();
+    // The lookup for undo's before-images, then one job.
+    assert_eq!(forecast, 1 + 7);
+    assert!(
+        (forecast..forecast + 10).contains(&used),
+        "forecast {forecast}, used {used}"
     );
     drop(org);
     let _ = std::fs::remove_dir_all(&home);

@@ -519,7 +519,7 @@ export default function Imports() {
                 <b data-testid="will-reject">{checkCurrent.summary.failed.toLocaleString()}</b> rejected
               </span>
               {checkCurrent.summary.forecast_api_calls != null && (
-                <span className="count">
+                <span className="count" title="The calls the import will make. Over Bulk API 2.0 a busy org adds a status poll or two per job.">
                   <b>{checkCurrent.summary.forecast_api_calls.toLocaleString()}</b> API calls
                   {checkCurrent.summary.api_calls_left != null && ` of ${checkCurrent.summary.api_calls_left.toLocaleString()} left today`}
                 </span>

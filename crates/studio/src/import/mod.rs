@@ -284,6 +284,40 @@ enum Action {
     Delete,
 }
 
+/// The calls screening a batch made, and what of them a real run of the
+/// same batch repeats: a dry run's forecast is their sum.
+#[derive(Debug, Default)]
+struct ScreenCalls {
+    /// Looking up the records the rows write (by Id or external id).
+    existing: u64,
+    /// Looking up the parents the rows' lookups name.
+    parents: u64,
+    /// Rows the real run sends (it holds back only what --only-changed
+    /// screening settles).
+    rows_a_real_run_sends: usize,
+}
+
+/// A Bulk job's calls when nothing goes wrong: open, upload, close, one
+/// status poll (more while the org is busy) and the three result files.
+const BULK_JOB_CALLS: u64 = 7;
+
+impl ScreenCalls {
+    fn real_run_would_make(&self, plan: &Plan, spec: &ImportSpec, bulk: bool) -> u64 {
+        let mut calls = 0;
+        // An update or upsert reads what it replaces, for undo.
+        if matches!(plan.operation, Operation::Update | Operation::Upsert) {
+            calls += self.existing;
+        }
+        if spec.null_missing_parents {
+            calls += self.parents;
+        }
+        if self.rows_a_real_run_sends > 0 {
+            calls += if bulk { BULK_JOB_CALLS } else { 1 };
+        }
+        calls
+    }
+}
+
 enum Screened {
     Done {
         row: Row,
@@ -738,6 +772,8 @@ impl Studio {
             })
             .flatten();
         let mut failure: Option<Error> = None;
+        // A dry run's sum of the calls the real run will make.
+        let mut forecast = 0u64;
         let mut intake = Intake {
             source,
             plan: &plan,
@@ -892,7 +928,10 @@ impl Studio {
                     .screen_batch(&client, &plan, std::mem::take(&mut read.pending), spec)
                     .await;
                 match checked {
-                    Ok((settled, to_send, found)) => {
+                    Ok((settled, to_send, found, calls)) => {
+                        if spec.dry_run {
+                            forecast += calls.real_run_would_make(&plan, spec, bulk);
+                        }
                         for s in settled {
                             match s {
                                 Screened::Rejected { row, why } => {
@@ -1081,14 +1120,9 @@ impl Studio {
         resume::mark_in_flight(&folder, &in_flight_parts(&stuck, None))?;
         summary.api_calls = client.calls_sent() - calls_before;
         if spec.dry_run {
-            let writes = summary.created + summary.updated + summary.deleted;
-            // A Bulk job: open, upload, close, a few polls, three result
-            // files. REST: one call a batch, plus the version and describe.
-            summary.forecast_api_calls = Some(if bulk {
-                writes.div_ceil(BULK_PART_ROWS as u64) * 9
-            } else {
-                writes.div_ceil(batch as u64) + 2
-            });
+            // The calls the real run makes once it has read the object's
+            // describe, as its own count of `api_calls` will say.
+            summary.forecast_api_calls = Some(forecast);
             let (used, limit) = client.api_usage();
             summary.api_calls_left = (limit > 0).then(|| limit.saturating_sub(used));
         }
@@ -1163,14 +1197,18 @@ impl Studio {
         batch: Batch,
         spec: &ImportSpec,
     ) -> std::result::Result<
-        (Vec<Screened>, Batch, Vec<lookup::Existing>),
+        (Vec<Screened>, Batch, Vec<lookup::Existing>, ScreenCalls),
         (salesforce::Error, Batch),
     > {
         let records: Vec<&serde_json::Map<String, Value>> = batch.iter().map(|(_, r)| r).collect();
+        let mut calls = ScreenCalls::default();
+        let before = client.calls_sent();
         let found = match lookup::existing(client, plan, &records).await {
             Ok(f) => f,
             Err(e) => return Err((e, batch)),
         };
+        calls.existing = client.calls_sent() - before;
+        let before = client.calls_sent();
         let parents = if spec.dry_run {
             match lookup::missing_parents(client, plan, &records).await {
                 Ok(p) => p,
@@ -1179,11 +1217,30 @@ impl Studio {
         } else {
             vec![vec![]; batch.len()]
         };
+        calls.parents = client.calls_sent() - before;
+        // A real run screens only with --only-changed; it checks no parent.
+        let real_run_screens =
+            spec.only_changed && matches!(plan.operation, Operation::Update | Operation::Upsert);
         let mut settled = vec![];
         let mut to_send = vec![];
         let mut to_send_found = vec![];
         let op = plan.operation;
         for (((row, mut record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
+            let real_run_holds_back = real_run_screens
+                && match (&existing, op) {
+                    (lookup::Existing::Many, _) => true,
+                    (lookup::Existing::None, Operation::Upsert) => false,
+                    (lookup::Existing::None, _) => true,
+                    (
+                        lookup::Existing::Found {
+                            record: current, ..
+                        },
+                        _,
+                    ) => lookup::unchanged(plan, &record, current),
+                };
+            if !real_run_holds_back {
+                calls.rows_a_real_run_sends += 1;
+            }
             if !missing.is_empty() && spec.null_missing_parents {
                 lookup::null_missing(&mut record, &missing);
             } else if !missing.is_empty() {
@@ -1243,7 +1300,7 @@ impl Studio {
                 }
             }
         }
-        Ok((settled, to_send, to_send_found))
+        Ok((settled, to_send, to_send_found, calls))
     }
 
     /// Writes one answered row to the result files and the undo journal.
