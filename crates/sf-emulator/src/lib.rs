@@ -236,15 +236,26 @@ impl Emulator {
                 let _ = stop_rx.await;
                 stopper.graceful_shutdown(Some(Duration::from_millis(500)));
             });
-            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
+            // TCP_NODELAY, as a web server has it: a response streamed in
+            // pieces (a Bulk result file) otherwise waits on the client's
+            // delayed ACK, 40 ms a response.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle);
             tokio::spawn(async move {
                 if let Err(e) = server.serve(app.into_make_service()).await {
                     tracing::error!("emulator server stopped: {e}");
                 }
             })
         } else {
+            use axum::serve::ListenerExt;
             let listener = tokio::net::TcpListener::from_std(listener)
-                .map_err(|source| EmulatorError::Bind { addr, source })?;
+                .map_err(|source| EmulatorError::Bind { addr, source })?
+                .tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
             tokio::spawn(async move {
                 let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                     let _ = stop_rx.await;
