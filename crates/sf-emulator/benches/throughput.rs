@@ -52,6 +52,21 @@ async fn get_json(http: &Client, url: impl reqwest::IntoUrl, token: &str) -> Val
         .unwrap()
 }
 
+/// Opens an Account insert job and answers its id.
+async fn new_insert_job(http: &Client, base: &str, token: &str) -> String {
+    let job: Value = http
+        .post(format!("{base}{V}/jobs/ingest"))
+        .bearer_auth(token)
+        .json(&json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    job["id"].as_str().unwrap().to_string()
+}
+
 async fn wait_job(http: &Client, base: &str, token: &str, kind: &str, id: &str) -> Value {
     loop {
         let info = get_json(http, format!("{base}{V}/jobs/{kind}/{id}"), token).await;
@@ -91,17 +106,7 @@ async fn main() {
     let mut table: Vec<(String, String, String)> = vec![];
 
     // 0. A 150 MB upload, streamed by the client: the peak it adds.
-    let job: Value = http
-        .post(format!("{base}{V}/jobs/ingest"))
-        .bearer_auth(&token)
-        .json(&json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let big_id = job["id"].as_str().unwrap().to_string();
+    let big_id = new_insert_job(&http, &base, &token).await;
     let block = csv_rows(10_000);
     let body_rows = block.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n";
     let blocks = 149 * 1024 * 1024 / body_rows.len();
@@ -135,17 +140,7 @@ async fn main() {
 
     // 1. Bulk API 2.0 ingest.
     let csv = csv_rows(rows);
-    let job: Value = http
-        .post(format!("{base}{V}/jobs/ingest"))
-        .bearer_auth(&token)
-        .json(&json!({"object": "Account", "operation": "insert", "lineEnding": "LF"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = job["id"].as_str().unwrap().to_string();
+    let id = new_insert_job(&http, &base, &token).await;
     let upload_started = Instant::now();
     let r = http
         .put(format!("{base}{V}/jobs/ingest/{id}/batches"))

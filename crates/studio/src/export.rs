@@ -381,6 +381,21 @@ impl Studio {
     }
 }
 
+/// Writes a file the user keeps (a flow, a mapping) whole or not at all:
+/// into a partial file beside it, renamed over it once complete, so a full
+/// disk or a crash never leaves half of it where the old one was.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut partial = partial_file(path)?;
+    partial
+        .write_all(bytes)
+        .and_then(|_| partial.as_file().sync_all())
+        .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
+    partial
+        .persist(path)
+        .map_err(|e| Error::Output(format!("{}: {}", path.display(), e.error)))?;
+    Ok(())
+}
+
 /// A new file beside `path`, named after it (`.name.csv.XXXXXX.partial`),
 /// deleted when dropped unless persisted.
 pub fn partial_file(path: &Path) -> Result<tempfile::NamedTempFile> {
@@ -408,6 +423,22 @@ pub fn partial_file(path: &Path) -> Result<tempfile::NamedTempFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_written_whole_over_the_old_one_and_nothing_else_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flow.json");
+        std::fs::write(&path, "old and longer than the new one").unwrap();
+        write_whole(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["flow.json"]);
+        let err = write_whole(dir.path(), b"x").unwrap_err();
+        assert!(err.to_string().contains("is a folder"), "{err}");
+    }
     use proptest::prelude::*;
 
     #[test]

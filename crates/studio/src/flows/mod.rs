@@ -43,7 +43,7 @@ pub fn read_file(path: &std::path::Path) -> Result<String> {
 
 /// Writes a flow file where the user chose (the editor's Export…).
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::Output(format!("{}: {e}", path.display())))
+    crate::export::write_whole(path, text.as_bytes())
 }
 
 pub fn parse(text: &str) -> Result<check::Checked> {

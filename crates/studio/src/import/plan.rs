@@ -59,8 +59,7 @@ impl MapFile {
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Output(format!("mapping file {}: {e}", path.display())))?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| Error::Output(format!("mapping file {}: {e}", path.display())))
+        crate::export::write_whole(path, (text + "\n").as_bytes())
     }
 
     pub fn load(path: &std::path::Path) -> Result<MapFile> {
