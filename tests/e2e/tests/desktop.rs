@@ -1393,6 +1393,16 @@ async fn the_deb_installs_with_apt_starts_and_uninstalls_leaving_only_the_user_s
         String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")),
         "syncstudio --version: {version:?}"
     );
+    // The command line is the app's binary called by another name: it must
+    // run a command headless (no display), not open a window.
+    let listed = Command::new("/usr/bin/syncstudio")
+        .args(["runs", "list", "--format", "json"])
+        .env("SYNCSTUDIO_HOME", scratch.join("cli-home"))
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "syncstudio runs list: {listed:?}");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
 
     // 2. The installed app starts, shows its window and works.
     let urls = scratch.join("opened-urls.txt");
