@@ -100,11 +100,40 @@ struct Results {
     /// The input columns written back (our own `sf__` columns of a retried
     /// error file are left out, and written anew).
     keep: Vec<usize>,
-    success: csv::Writer<std::fs::File>,
+    success: csv::Writer<Staged>,
     error: csv::Writer<std::fs::File>,
     unknown: Option<csv::Writer<std::fs::File>>,
     unknown_path: PathBuf,
     header: Vec<String>,
+}
+
+/// The success file's bytes, held until an explicit flush, which the run
+/// makes after the undo journal's: a row reported written always has its
+/// journal entry. A kill between the two loses only the report, and the
+/// resume reads the row's outcome again; the reverse would leave a written
+/// record undo knows nothing of.
+struct Staged {
+    file: std::fs::File,
+    held: Vec<u8>,
+}
+
+impl Staged {
+    fn new(file: std::fs::File) -> Staged {
+        Staged { file, held: vec![] }
+    }
+}
+
+impl std::io::Write for Staged {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.held.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.held)?;
+        self.held.clear();
+        self.file.flush()
+    }
 }
 
 fn writer(path: &str) -> Result<csv::Writer<std::fs::File>> {
@@ -119,7 +148,11 @@ impl Results {
             .collect();
         let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
         let header = &header[..];
-        let mut success = writer(&summary.success_file)?;
+        let f = std::fs::File::create(&summary.success_file)
+            .map_err(|e| Error::Output(format!("{}: {e}", summary.success_file)))?;
+        let mut success = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Staged::new(f));
         let mut error = writer(&summary.error_file)?;
         success.write_record(header.iter().map(String::as_str).chain([
             "sf__Row",
@@ -182,9 +215,16 @@ impl Results {
         } else {
             None
         };
+        let mut success = open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?;
+        success.flush()?;
+        let success = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Staged::new(success.into_inner().map_err(|e| {
+                Error::Output(format!("{}: {}", summary.success_file, e.error()))
+            })?));
         Ok(Results {
             keep,
-            success: open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?,
+            success,
             error: open(&summary.error_file, &["sf__Row", "sf__Error"])?,
             unknown,
             unknown_path,
@@ -195,7 +235,7 @@ impl Results {
     /// Writes the row's cells, as many as the header has (a ragged row is
     /// padded or cut, and its error says so), then `line` and `extra`.
     fn write(
-        w: &mut csv::Writer<std::fs::File>,
+        w: &mut csv::Writer<impl std::io::Write>,
         keep: &[usize],
         cells: &[String],
         line: u64,
@@ -264,6 +304,8 @@ impl Results {
         Ok(())
     }
 
+    /// Puts the rows written so far on disk; the undo journal must be
+    /// flushed first (see `Staged`).
     fn flush(&mut self) -> Result<()> {
         self.success.flush()?;
         self.error.flush()?;
@@ -1100,8 +1142,8 @@ impl Studio {
                 }
             }
             summary.api_calls = client.calls_sent() - calls_before;
-            results.flush()?;
             journal.flush()?;
+            results.flush()?;
             resume::mark_in_flight(&folder, &in_flight_parts(&stuck, outstanding.as_ref()))?;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
@@ -1113,8 +1155,8 @@ impl Studio {
                 elapsed_ms: started.elapsed().as_millis() as u64,
             });
         }
-        results.flush()?;
         journal.flush()?;
+        results.flush()?;
         // A job whose results could not be read stays in flight: a resume
         // reads them.
         resume::mark_in_flight(&folder, &in_flight_parts(&stuck, None))?;
@@ -1597,8 +1639,8 @@ impl Studio {
                 &before,
             )?;
         }
-        sink.results.flush()?;
         sink.journal.flush()?;
+        sink.results.flush()?;
         Ok(Landed::Settled { again })
     }
 

@@ -200,9 +200,15 @@ impl Studio {
             ))
         })?;
         let mut entries = vec![];
+        // A row settled again on resume (its journal line reached the disk,
+        // its result line did not) has two entries: the first tells what
+        // the org held before the run.
+        let mut seen = std::collections::HashSet::new();
         for line in std::io::BufReader::new(file).lines() {
             let line = line.map_err(|e| Error::Output(e.to_string()))?;
-            if let Ok(e) = serde_json::from_str::<Entry>(&line) {
+            if let Ok(e) = serde_json::from_str::<Entry>(&line)
+                && seen.insert(e.line)
+            {
                 entries.push(e);
             }
         }
