@@ -348,7 +348,7 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
         let wait = rand::random::<u64>() % queue_ms;
         std::thread::sleep(std::time::Duration::from_millis(wait));
     }
-    let upload = {
+    let (upload, delimiter, line_ending) = {
         let mut jobs = shared.jobs.lock();
         let Some(job) = jobs.ingest.get_mut(id) else {
             return;
@@ -360,7 +360,7 @@ fn process_ingest(shared: &Arc<Shared>, id: &str) {
         (job.upload.clone(), job.delimiter(), job.line_ending.clone())
     };
     // Read through without the locks: the API keeps answering meanwhile.
-    let scanned = crate::bulk::scan_upload(&upload.0, upload.1, &upload.2);
+    let scanned = crate::bulk::scan_upload(&upload, delimiter, &line_ending);
     let prepared = {
         let org = shared.org.read();
         let mut jobs = shared.jobs.lock();
