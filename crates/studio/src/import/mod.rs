@@ -1268,31 +1268,6 @@ impl Studio {
         let mut to_send_found = vec![];
         let op = plan.operation;
         for (((row, mut record), existing), missing) in batch.into_iter().zip(found).zip(parents) {
-            let real_run_holds_back = real_run_screens
-                && match (&existing, op) {
-                    (lookup::Existing::Many, _) => true,
-                    (lookup::Existing::None, Operation::Upsert) => false,
-                    (lookup::Existing::None, _) => true,
-                    (
-                        lookup::Existing::Found {
-                            record: current, ..
-                        },
-                        _,
-                    ) => lookup::unchanged(plan, &record, current),
-                };
-            if !real_run_holds_back {
-                calls.rows_a_real_run_sends += 1;
-            }
-            if !missing.is_empty() && spec.null_missing_parents {
-                lookup::null_missing(&mut record, &missing);
-            } else if !missing.is_empty() {
-                let why: Vec<&str> = missing.iter().map(|m| m.why.as_str()).collect();
-                settled.push(Screened::Rejected {
-                    row,
-                    why: why.join("; "),
-                });
-                continue;
-            }
             let id_of = |r: &serde_json::Map<String, Value>| {
                 r.get("Id")
                     .and_then(Value::as_str)
@@ -1331,6 +1306,24 @@ impl Studio {
                     }
                 }
             };
+            // What the row's record as read decides: a real run with
+            // --only-changed screens the same, before any parent is nulled,
+            // and holds back what it settles here.
+            let real_run_holds_back =
+                real_run_screens && matches!(verdict, Err(_) | Ok((_, Action::Unchanged)));
+            if !real_run_holds_back {
+                calls.rows_a_real_run_sends += 1;
+            }
+            if !missing.is_empty() && spec.null_missing_parents {
+                lookup::null_missing(&mut record, &missing);
+            } else if !missing.is_empty() {
+                let why: Vec<&str> = missing.iter().map(|m| m.why.as_str()).collect();
+                settled.push(Screened::Rejected {
+                    row,
+                    why: why.join("; "),
+                });
+                continue;
+            }
             match verdict {
                 Err(why) => settled.push(Screened::Rejected { row, why }),
                 Ok((id, action)) if spec.dry_run || action == Action::Unchanged => {
