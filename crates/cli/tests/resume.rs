@@ -72,8 +72,11 @@ fn kill_then_resume_in_flight(
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .is_some_and(|v| {
             v["parts"].as_array().is_some_and(|p| {
-                p.iter()
-                    .any(|p| p["lines"].as_array().is_some_and(|l| !l.is_empty()))
+                p.iter().any(|p| {
+                    ["ranges", "lines"]
+                        .iter()
+                        .any(|k| p[k].as_array().is_some_and(|l| !l.is_empty()))
+                })
             })
         });
     if interrupted {
@@ -320,9 +323,14 @@ fn an_upsert_killed_mid_send_then_resumed_is_undone_to_what_the_org_held() {
             "bulk",
             9_000u64,
             3_000u64,
-            [2_000u64, 3_000, 4_500, 6_000, 8_000, 10_000],
+            [1_500u64, 2_000, 2_500, 3_000, 3_500, 4_000, 5_000, 6_500],
         ),
-        ("rest", 400, 200, [150, 300, 450, 600, 750, 900]),
+        (
+            "rest",
+            400,
+            200,
+            [150, 300, 450, 600, 750, 900, 1_050, 1_200],
+        ),
     ];
     for (api, existing, added, kills) in cases {
         let mut landed_in_flight = 0;
@@ -363,10 +371,11 @@ fn an_upsert_killed_mid_send_then_resumed_is_undone_to_what_the_org_held() {
             let file = home.join(format!("{prefix}-upsert.csv"));
             std::fs::write(&file, &csv).unwrap();
             // Slow answers, so a kill lands while rows are in flight: over
-            // Bulk, slow status polls, so the org has written a job's rows
-            // before the import learns it.
+            // Bulk, slow status polls and result reads (a job's results are
+            // read while the next job is sent), so the org has written a
+            // job's rows before the import learns it.
             let fault = if api == "bulk" {
-                serde_json::json!({"route": "jobs", "method": "GET", "kind": "latency", "latencyMs": 400})
+                serde_json::json!({"route": "jobs", "method": "GET", "kind": "latency", "latencyMs": 800})
             } else {
                 serde_json::json!({"route": "composite", "kind": "latency", "latencyMs": 40})
             };

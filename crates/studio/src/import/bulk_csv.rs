@@ -20,6 +20,10 @@ pub(crate) fn columns(plan: &Plan, batch: &[(Row, Record)]) -> Vec<String> {
     }
     let mut columns: Vec<String> = vec![];
     for (_, r) in batch {
+        // Most records send the columns already met, in their order.
+        if r.len() == columns.len() && r.keys().zip(&columns).all(|(k, c)| k == c) {
+            continue;
+        }
         for (k, v) in r.iter() {
             let nested = match v {
                 Value::Object(m) => m.keys().next().map(String::as_str),
@@ -86,21 +90,33 @@ pub(crate) fn cells<'a>(
     })
 }
 
-/// The batch's CSV: the header, then a line per row.
-pub(crate) fn write(columns: &[String], batch: &[(Row, Record)]) -> Result<Vec<u8>, String> {
+/// The batch's CSV (the header, then a line per row), and each row's
+/// key for the `Matcher`, made in the same pass over the cells.
+pub(crate) fn write(
+    columns: &[String],
+    batch: &[(Row, Record)],
+) -> Result<(Vec<u8>, Vec<u64>), String> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(batch.len() * 64));
     w.write_record(columns).map_err(|e| e.to_string())?;
+    let mut keys = Vec::with_capacity(batch.len());
     for (_, record) in batch {
+        let mut h = hasher();
         for c in cells(record, columns) {
+            c.as_ref().hash(&mut h);
             w.write_field(c.as_bytes()).map_err(|e| e.to_string())?;
         }
+        keys.push(h.finish());
         w.write_record(None::<&[u8]>).map_err(|e| e.to_string())?;
     }
-    w.into_inner().map_err(|e| e.to_string())
+    Ok((w.into_inner().map_err(|e| e.to_string())?, keys))
+}
+
+fn hasher() -> impl Hasher {
+    foldhash::fast::FixedState::default().build_hasher()
 }
 
 fn key<S: AsRef<str>>(cells: impl Iterator<Item = S>) -> u64 {
-    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    let mut h = hasher();
     for c in cells {
         c.as_ref().hash(&mut h);
     }
@@ -118,11 +134,20 @@ pub(crate) struct Matcher<'a> {
 
 impl<'a> Matcher<'a> {
     pub(crate) fn new(columns: &'a [String], batch: &'a [(Row, Record)]) -> Matcher<'a> {
-        let mut keys: Vec<(u64, usize)> = batch
+        let keys = batch
             .iter()
-            .enumerate()
-            .map(|(i, (_, record))| (key(cells(record, columns)), i))
+            .map(|(_, record)| key(cells(record, columns)))
             .collect();
+        Matcher::with_keys(columns, batch, keys)
+    }
+
+    /// The matcher of a batch whose keys `write` made (`keys[i]` row i's).
+    pub(crate) fn with_keys(
+        columns: &'a [String],
+        batch: &'a [(Row, Record)],
+        keys: Vec<u64>,
+    ) -> Matcher<'a> {
+        let mut keys: Vec<(u64, usize)> = keys.into_iter().zip(0..).collect();
         keys.sort_unstable();
         Matcher {
             columns,
@@ -185,12 +210,16 @@ mod tests {
             "Email".to_string(),
             "Account.Ext__c".to_string(),
         ];
-        let csv = String::from_utf8(write(&columns, &batch).unwrap()).unwrap();
+        let (csv, keys) = write(&columns, &batch).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
         assert_eq!(
             csv,
             "LastName,Email,Account.Ext__c\nAnn,#N/A,\nBo,,A-1\nAnn,#N/A,\nCy,c@x.io,A-2\n"
         );
         let mut m = Matcher::new(&columns, &batch);
+        let mut from_write = Matcher::with_keys(&columns, &batch, keys);
+        assert_eq!(m.keys, from_write.keys, "write makes the keys new does");
+        assert_eq!(from_write.take(&["Bo", "", "A-1"]), Some(1));
         assert_eq!(m.take(&["Cy", "c@x.io", "A-2"]), Some(3));
         assert_eq!(m.take(&["Bo", "", "A-1"]), Some(1));
         assert_eq!(m.take(&["Ann", "#N/A", ""]), Some(0));

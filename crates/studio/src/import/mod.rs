@@ -244,7 +244,7 @@ impl Results {
         for i in keep {
             w.write_field(cells.get(*i).map(String::as_str).unwrap_or(""))?;
         }
-        w.write_field(line.to_string())?;
+        w.write_field(itoa::Buffer::new().format(line))?;
         for e in extra {
             w.write_field(e)?;
         }
@@ -450,12 +450,95 @@ impl Read {
     }
 }
 
+/// A row as the reader thread hands it over: unreadable, or read and made
+/// a record by the plan (or refused by it, with the reason).
+enum ReadRow {
+    Bad(source::BadRow),
+    Good(
+        Row,
+        std::result::Result<serde_json::Map<String, Value>, String>,
+    ),
+}
+
+/// Rows handed over at a time, and chunks waiting at most: enough read
+/// ahead that the run never waits for the reader, few enough that memory
+/// stays flat whatever the file's size.
+const READ_CHUNK: usize = 512;
+const READ_AHEAD_CHUNKS: usize = 4;
+
+/// Reads the file and makes each row a record on a thread of its own,
+/// beside the run's requests and result files. It stops when the run
+/// drops the receiving end.
+fn read_beside(mut source: Source, plan: std::sync::Arc<Plan>) -> Reading {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_CHUNKS);
+    let thread = std::thread::spawn(move || {
+        let mut chunk = Vec::with_capacity(READ_CHUNK);
+        while let Some(next) = source.next_row() {
+            chunk.push(match next {
+                Err(bad) => ReadRow::Bad(bad),
+                Ok(row) => {
+                    let record = plan.record(&row.cells);
+                    ReadRow::Good(row, record)
+                }
+            });
+            if chunk.len() == READ_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(chunk);
+        }
+    });
+    Reading {
+        rows: rx,
+        chunk: Vec::new().into_iter(),
+        thread: Some(thread),
+    }
+}
+
+/// The reader thread's side of the run.
+struct Reading {
+    rows: tokio::sync::mpsc::Receiver<Vec<ReadRow>>,
+    /// The chunk being taken from.
+    chunk: std::vec::IntoIter<ReadRow>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reading {
+    /// The next row the reader thread made, or None at the end of the
+    /// file (a reader that died early is an error, never an early end).
+    async fn next(&mut self) -> Result<Option<ReadRow>> {
+        loop {
+            if let Some(row) = self.chunk.next() {
+                return Ok(Some(row));
+            }
+            // A chance for a request running beside the reading.
+            tokio::task::yield_now().await;
+            match self.rows.recv().await {
+                Some(chunk) => self.chunk = chunk.into_iter(),
+                None => {
+                    if let Some(thread) = self.thread.take()
+                        && thread.join().is_err()
+                    {
+                        return Err(Error::Invalid(
+                            "reading the file stopped before its end; no row after the last one written was sent".into(),
+                        ));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
 /// Reads the file into batches. Rows that cannot be sent (unreadable,
 /// failing the plan's checks) go to the error file at once; rows a resumed
 /// run settled before are skipped.
 struct Intake<'a> {
-    source: Source,
-    plan: &'a Plan,
+    rows: Reading,
     settled: &'a std::collections::HashSet<u64>,
     in_flight: &'a resume::InFlight,
     first_line: Option<usize>,
@@ -465,8 +548,11 @@ struct Intake<'a> {
 }
 
 impl Intake<'_> {
-    /// Rows read between two chances for a request running beside it.
-    const YIELD_EVERY: usize = 512;
+    /// Whether a resumed run settled the row before (no hashing on a
+    /// first run, which settled none).
+    fn was_settled(&self, line: u64) -> bool {
+        !self.settled.is_empty() && self.settled.contains(&line)
+    }
 
     async fn fill(
         &mut self,
@@ -475,60 +561,56 @@ impl Intake<'_> {
         summary: &mut RunSummary,
         results: &mut Results,
     ) -> Result<()> {
-        let mut since_yield = 0;
         // Fill a batch with rows that pass the checks; the rest go to
         // the error file at once.
         while read.pending.len() + read.recover.len() < batch {
-            since_yield += 1;
-            if since_yield == Self::YIELD_EVERY {
-                since_yield = 0;
-                tokio::task::yield_now().await;
-            }
-            match self.source.next_row() {
+            match self.rows.next().await? {
                 None => {
                     self.done = true;
                     break;
                 }
-                Some(Err(bad)) if self.settled.contains(&bad.line) => {}
-                Some(Err(bad)) => {
+                Some(ReadRow::Bad(bad)) if self.was_settled(bad.line) => {}
+                Some(ReadRow::Bad(bad)) => {
                     summary.rows += 1;
                     summary.failed += 1;
                     results.error(bad.line, &bad.cells, &bad.reason)?;
                 }
-                Some(Ok(mut row)) => {
+                Some(ReadRow::Good(mut row, record)) => {
                     if let Some(line) = self
                         .first_line
                         .and_then(|i| row.cells[i].trim().parse().ok())
                     {
                         row.line = line;
                     }
-                    if self.settled.contains(&row.line) {
+                    if self.was_settled(row.line) {
                         continue;
                     }
                     summary.rows += 1;
                     let was_in_flight = self.in_flight.contains(row.line);
-                    if was_in_flight
-                        && self.unsure_if_sent
-                        && let Some(key) = self.recover_by
-                        && let Ok(record) = self.plan.record(&row.cells)
-                        && record
-                            .get(key)
-                            .and_then(Value::as_str)
-                            .is_some_and(|v| !v.is_empty())
-                    {
-                        read.recover.push((row, record));
-                        continue;
-                    }
                     if was_in_flight && self.unsure_if_sent {
-                        results.unknown(
-                            summary,
-                            row.line,
-                            &row.cells,
-                            "the run stopped while this row was being sent; look the record up before sending it again",
-                        )?;
+                        // An insert that may have happened: looked up by
+                        // its external id when it has one, else unknown.
+                        match record {
+                            Ok(record)
+                                if self.recover_by.is_some_and(|key| {
+                                    record
+                                        .get(key)
+                                        .and_then(Value::as_str)
+                                        .is_some_and(|v| !v.is_empty())
+                                }) =>
+                            {
+                                read.recover.push((row, record));
+                            }
+                            _ => results.unknown(
+                                summary,
+                                row.line,
+                                &row.cells,
+                                "the run stopped while this row was being sent; look the record up before sending it again",
+                            )?,
+                        }
                         continue;
                     }
-                    match self.plan.record(&row.cells) {
+                    match record {
                         Ok(record) if let Some(job) = self.in_flight.job_of(row.line) => {
                             match read.bulk_in_flight.iter_mut().find(|(j, _)| j == job) {
                                 Some((_, rows)) => rows.push((row, record)),
@@ -550,16 +632,33 @@ impl Intake<'_> {
     }
 }
 
+/// Bulk jobs in flight at most: the run sends the next while the org
+/// works on the ones before, and their results are fetched and matched to
+/// their rows on tasks of their own meanwhile.
+const JOBS_IN_FLIGHT: usize = 2;
+
+/// A job's rows with their answers, once fetched and matched.
+type Answered = (Batch, salesforce::Result<Vec<RowOutcome>>);
+
 /// A Bulk job sent and closed, its rows waiting for its results.
 struct Launched {
     job: String,
-    columns: Vec<String>,
-    rows: Batch,
+    /// Waits for the job, fetches its results and matches them to its
+    /// rows; aborted if the run drops the job unsettled.
+    answers: Option<tokio::task::JoinHandle<Answered>>,
     /// What an update or upsert replaces, for undo.
     before: Vec<lookup::Existing>,
     lines: Vec<u64>,
     /// The records an update or upsert writes (by Id or external id).
     keys: std::collections::HashSet<String>,
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        if let Some(task) = &self.answers {
+            task.abort();
+        }
+    }
 }
 
 /// The key an update or upsert writes a record by.
@@ -590,16 +689,20 @@ impl Launched {
     }
 }
 
-/// The parts in flight: jobs whose results could not be read, and the job
-/// last sent.
+/// The parts in flight: jobs whose results could not be read, and the
+/// jobs sent and not yet settled.
 fn in_flight_parts<'a>(
     stuck: &'a [(Vec<u64>, String)],
-    outstanding: Option<&'a Launched>,
+    outstanding: impl IntoIterator<Item = &'a Launched>,
 ) -> Vec<(&'a [u64], Option<&'a str>)> {
     stuck
         .iter()
         .map(|(lines, job)| (&lines[..], Some(job.as_str())))
-        .chain(outstanding.map(|o| (&o.lines[..], Some(o.job.as_str()))))
+        .chain(
+            outstanding
+                .into_iter()
+                .map(|o| (&o.lines[..], Some(o.job.as_str()))),
+        )
         .collect()
 }
 
@@ -622,10 +725,33 @@ struct Sink<'a> {
     journal: &'a mut undo::Journal,
 }
 
-/// Rows counted once before the run, for the progress bar's total.
-fn count_rows(spec: &ImportSpec) -> Option<u64> {
-    let s = Source::open(&spec.file, spec.encoding, spec.delimiter).ok()?;
-    Some(s.count_rows())
+/// The file's rows, for the progress bar's total: counted on a thread of
+/// their own, so the run does not wait for a read of the whole file first.
+struct RowCount(std::sync::Arc<std::sync::OnceLock<u64>>);
+
+impl RowCount {
+    fn start(spec: &ImportSpec) -> RowCount {
+        let counted = std::sync::Arc::new(std::sync::OnceLock::new());
+        let (file, encoding, delimiter) = (spec.file.clone(), spec.encoding, spec.delimiter);
+        let set = counted.clone();
+        std::thread::spawn(move || {
+            if let Ok(s) = Source::open(&file, encoding, delimiter) {
+                let _ = set.set(s.count_rows());
+            }
+        });
+        RowCount(counted)
+    }
+
+    /// The count, once known.
+    fn get(&self) -> Option<u64> {
+        self.0.get().copied()
+    }
+}
+
+/// Whether the file has more than `n` rows, read only as far as needed.
+fn has_more_rows_than(spec: &ImportSpec, n: u64) -> bool {
+    Source::open(&spec.file, spec.encoding, spec.delimiter)
+        .is_ok_and(|s| s.count_rows_up_to(n + 1) > n)
 }
 
 /// A job that writes to the org as a run: an import, the failed rows of
@@ -725,7 +851,7 @@ impl Studio {
             .describe(&spec.object)
             .await
             .map_err(|e| preview::describe_error(&spec.object, e))?;
-        let plan = Plan::new(PlanInput {
+        let plan = std::sync::Arc::new(Plan::new(PlanInput {
             object: describe["name"].as_str().unwrap_or(&spec.object),
             operation: spec.operation,
             describe: &describe,
@@ -735,8 +861,8 @@ impl Studio {
             date_format: spec.date_format,
             time_zone,
             insert_nulls: spec.insert_nulls,
-        })?;
-        let total = count_rows(spec);
+        })?);
+        let total = RowCount::start(spec);
         let (run, resume) = match resume {
             Some(r) => (r.handle, Some((r.settled, r.in_flight, r.before))),
             None => (
@@ -787,7 +913,7 @@ impl Studio {
             Api::Bulk => true,
             Api::Rest => false,
             Api::Auto => {
-                spec.operation == Operation::HardDelete || total.unwrap_or(0) > AUTO_BULK_OVER
+                spec.operation == Operation::HardDelete || has_more_rows_than(spec, AUTO_BULK_OVER)
             }
         };
         let batch = if bulk {
@@ -817,8 +943,7 @@ impl Studio {
         // A dry run's sum of the calls the real run will make.
         let mut forecast = 0u64;
         let mut intake = Intake {
-            source,
-            plan: &plan,
+            rows: read_beside(source, plan.clone()),
             settled: &settled,
             in_flight: &in_flight,
             first_line,
@@ -829,7 +954,7 @@ impl Studio {
         let mut read = Read::default();
         // The Bulk job last sent, not yet settled, and jobs whose results
         // could not be read.
-        let mut outstanding: Option<Launched> = None;
+        let mut outstanding: std::collections::VecDeque<Launched> = Default::default();
         let mut stuck: Vec<(Vec<u64>, String)> = vec![];
         let mut lock_tries = std::collections::HashMap::new();
         // Waits for a job sent before and settles it.
@@ -843,16 +968,7 @@ impl Studio {
                     journal: &mut journal,
                 };
                 let landed = self
-                    .land(
-                        &client,
-                        &plan,
-                        spec,
-                        sent,
-                        &mut sink,
-                        $ahead,
-                        batch,
-                        &mut lock_tries,
-                    )
+                    .land(&plan, spec, sent, &mut sink, $ahead, batch, &mut lock_tries)
                     .await?;
                 match landed {
                     Landed::Settled { again } => read.pending.extend(again),
@@ -863,7 +979,7 @@ impl Studio {
                 }
             }};
         }
-        while !intake.done || read.len() > 0 || outstanding.is_some() {
+        while !intake.done || read.len() > 0 || !outstanding.is_empty() {
             intake
                 .fill(batch, &mut read, &mut summary, &mut results)
                 .await?;
@@ -935,7 +1051,7 @@ impl Studio {
                 // All read: the last job is waited for (rows it hands back
                 // go out again).
                 if intake.done
-                    && let Some(last) = outstanding.take()
+                    && let Some(last) = outstanding.pop_front()
                 {
                     land!(last, None);
                 }
@@ -948,13 +1064,16 @@ impl Studio {
                 results.not_sent(&mut summary, read.pending.drain(..), stop)?;
                 continue;
             }
-            // Jobs run in no set order: a batch that writes a record the
+            // Jobs run in no set order: a batch that writes a record a
             // job before still holds, or may name a parent it creates,
-            // waits for that job.
-            if let Some(earlier) =
-                outstanding.take_if(|o| plan.refers_to_itself() || o.touches(&plan, &read.pending))
+            // waits for those jobs.
+            if outstanding
+                .iter()
+                .any(|o| plan.refers_to_itself() || o.touches(&plan, &read.pending))
             {
-                land!(earlier, None);
+                while let Some(earlier) = outstanding.pop_front() {
+                    land!(earlier, None);
+                }
                 if failure.is_some() {
                     continue;
                 }
@@ -1074,10 +1193,10 @@ impl Studio {
                 log.keep(&lines, &before)?;
             }
             if bulk {
-                // Sent while the org still works on the job before: both
-                // are in flight until that one is settled.
+                // Sent while the org still works on the jobs before: all
+                // are in flight until settled.
                 let mark = |job: Option<&str>| {
-                    let mut parts = in_flight_parts(&stuck, outstanding.as_ref());
+                    let mut parts = in_flight_parts(&stuck, &outstanding);
                     parts.push((&lines[..], job));
                     resume::mark_in_flight(&folder, &parts)
                 };
@@ -1087,16 +1206,32 @@ impl Studio {
                     .launch_bulk_part(&client, &plan, &sending, &on_job)
                     .await
                 {
-                    Ok((job, columns)) => {
-                        let launched = Launched {
+                    Ok((job, columns, row_keys)) => {
+                        let keys = keys_of(&plan, &sending);
+                        let answers = {
+                            let (client, job) = (client.clone(), job.clone());
+                            tokio::spawn(async move {
+                                let answers = bulk_outcomes(
+                                    &client,
+                                    &job,
+                                    &columns,
+                                    &sending,
+                                    Some(row_keys),
+                                )
+                                .await;
+                                (sending, answers)
+                            })
+                        };
+                        outstanding.push_back(Launched {
                             job,
-                            columns,
-                            keys: keys_of(&plan, &sending),
-                            rows: sending,
+                            answers: Some(answers),
+                            keys,
                             before,
                             lines,
-                        };
-                        if let Some(earlier) = outstanding.replace(launched) {
+                        });
+                        if outstanding.len() >= JOBS_IN_FLIGHT
+                            && let Some(earlier) = outstanding.pop_front()
+                        {
                             land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
                         }
                     }
@@ -1144,13 +1279,13 @@ impl Studio {
             summary.api_calls = client.calls_sent() - calls_before;
             journal.flush()?;
             results.flush()?;
-            resume::mark_in_flight(&folder, &in_flight_parts(&stuck, outstanding.as_ref()))?;
+            resume::mark_in_flight(&folder, &in_flight_parts(&stuck, &outstanding))?;
             self.save_run(&summary, None, false)?;
             host.progress(&RunProgress {
                 run: summary.run.clone(),
                 // Rows read ahead are not done yet.
                 rows_done: summary.rows - read.len(),
-                rows_total: total,
+                rows_total: total.get(),
                 api_calls: summary.api_calls,
                 elapsed_ms: started.elapsed().as_millis() as u64,
             });
@@ -1159,7 +1294,7 @@ impl Studio {
         results.flush()?;
         // A job whose results could not be read stays in flight: a resume
         // reads them.
-        resume::mark_in_flight(&folder, &in_flight_parts(&stuck, None))?;
+        resume::mark_in_flight(&folder, &in_flight_parts(&stuck, []))?;
         summary.api_calls = client.calls_sent() - calls_before;
         if spec.dry_run {
             // The calls the real run makes once it has read the object's
@@ -1523,21 +1658,21 @@ impl Studio {
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        let (job, columns) = self.launch_bulk_part(client, plan, batch, on_job).await?;
-        self.bulk_outcomes(client, &job, &columns, batch).await
+        let (job, columns, keys) = self.launch_bulk_part(client, plan, batch, on_job).await?;
+        bulk_outcomes(client, &job, &columns, batch, Some(keys)).await
     }
 
     /// Opens a Bulk API 2.0 job for the batch, uploads it and closes it;
-    /// answers the job and the columns sent.
+    /// answers the job, the columns sent and each row's `Matcher` key.
     async fn launch_bulk_part(
         &self,
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
-    ) -> salesforce::Result<(String, Vec<String>)> {
+    ) -> salesforce::Result<(String, Vec<String>, Vec<u64>)> {
         let columns = bulk_csv::columns(plan, batch);
-        let data = bulk_csv::write(&columns, batch)
+        let (data, keys) = bulk_csv::write(&columns, batch)
             .map_err(|e| salesforce::Error::Local(format!("building the Bulk CSV: {e}")))?;
         let spec = salesforce::Ingest {
             object: plan.object.clone(),
@@ -1573,7 +1708,7 @@ impl Studio {
             }
         };
         client.bulk_set_state(&job, "UploadComplete").await?;
-        Ok((job, columns))
+        Ok((job, columns, keys))
     }
 
     /// Waits for a job sent before and settles its rows, reading the next
@@ -1581,17 +1716,19 @@ impl Studio {
     #[allow(clippy::too_many_arguments)]
     async fn land(
         &self,
-        client: &salesforce::Client,
         plan: &Plan,
         spec: &ImportSpec,
-        sent: Launched,
+        mut sent: Launched,
         sink: &mut Sink<'_>,
         ahead: Option<(&mut Intake<'_>, &mut Read)>,
         batch: usize,
         lock_tries: &mut std::collections::HashMap<u64, u32>,
     ) -> Result<Landed> {
-        let outcomes = self.bulk_outcomes(client, &sent.job, &sent.columns, &sent.rows);
-        let (answers, read_ahead) = match ahead {
+        let Some(outcomes) = sent.answers.take() else {
+            let why = format!("job {} was settled before", sent.job);
+            return Ok(Landed::Unread(salesforce::Error::Local(why)));
+        };
+        let (answered, read_ahead) = match ahead {
             Some((intake, read)) => {
                 tokio::join!(
                     outcomes,
@@ -1601,13 +1738,17 @@ impl Studio {
             None => (outcomes.await, Ok(())),
         };
         read_ahead?;
-        let answers = match answers {
-            Ok(a) => a,
-            Err(e) => return Ok(Landed::Unread(e)),
+        let (rows, answers) = match answered {
+            Ok((rows, Ok(answers))) => (rows, answers),
+            Ok((_, Err(e))) => return Ok(Landed::Unread(e)),
+            Err(e) => {
+                let why = format!("reading the results of job {} stopped: {e}", sent.job);
+                return Ok(Landed::Unread(salesforce::Error::Local(why)));
+            }
         };
+        let before = std::mem::take(&mut sent.before);
         let mut again = vec![];
-        for (((row, record), answer), before) in sent.rows.into_iter().zip(answers).zip(sent.before)
-        {
+        for (((row, record), answer), before) in rows.into_iter().zip(answers).zip(before) {
             // A row lock held elsewhere: the row was not written, and goes
             // in a later job.
             if let RowOutcome::Done(r) = &answer
@@ -1661,98 +1802,102 @@ impl Studio {
             return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
         }
         let columns = bulk_csv::columns(plan, batch);
-        self.bulk_outcomes(client, job, &columns, batch).await
+        bulk_outcomes(client, job, &columns, batch, None).await
     }
+}
 
-    /// Waits for a Bulk job and matches its results to the rows sent.
-    async fn bulk_outcomes(
-        &self,
-        client: &salesforce::Client,
-        job: &str,
-        columns: &[String],
-        batch: &[(Row, serde_json::Map<String, Value>)],
-    ) -> salesforce::Result<Vec<RowOutcome>> {
-        let mut waiting = bulk_csv::Matcher::new(columns, batch);
-        let job = job.to_string();
-        let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
-        let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
-        for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
-            let mut bytes: Vec<u8> = vec![];
-            client.bulk_results(&job, kind, &mut bytes).await?;
-            let mut r = csv::ReaderBuilder::new().from_reader(&bytes[..]);
-            let header: Vec<String> = r
-                .headers()
-                .map(|h| h.iter().map(str::to_string).collect())
-                .unwrap_or_default();
-            let at: Vec<Option<usize>> = columns
+/// Waits for a Bulk job and matches its results to the rows sent (by
+/// the keys made with the job's CSV, when the job was sent here).
+async fn bulk_outcomes(
+    client: &salesforce::Client,
+    job: &str,
+    columns: &[String],
+    batch: &[(Row, serde_json::Map<String, Value>)],
+    keys: Option<Vec<u64>>,
+) -> salesforce::Result<Vec<RowOutcome>> {
+    let mut waiting = match keys {
+        Some(keys) => bulk_csv::Matcher::with_keys(columns, batch, keys),
+        None => bulk_csv::Matcher::new(columns, batch),
+    };
+    let job = job.to_string();
+    let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
+    let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
+    for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
+        let mut bytes: Vec<u8> = vec![];
+        client.bulk_results(&job, kind, &mut bytes).await?;
+        let mut r = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+        let header: Vec<String> = r
+            .headers()
+            .map(|h| h.iter().map(str::to_string).collect())
+            .unwrap_or_default();
+        let at: Vec<Option<usize>> = columns
+            .iter()
+            .map(|c| header.iter().position(|h| h == c))
+            .collect();
+        let sf = |name: &str| header.iter().position(|h| h == name);
+        let (id_at, created_at, error_at) = (sf("sf__Id"), sf("sf__Created"), sf("sf__Error"));
+        let mut rec = csv::StringRecord::new();
+        while r
+            .read_record(&mut rec)
+            .map_err(|e| salesforce::Error::Protocol(format!("{kind} of job {job}: {e}")))?
+        {
+            let echoed: Vec<&str> = at
                 .iter()
-                .map(|c| header.iter().position(|h| h == c))
+                .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default())
                 .collect();
-            let sf = |name: &str| header.iter().position(|h| h == name);
-            let (id_at, created_at, error_at) = (sf("sf__Id"), sf("sf__Created"), sf("sf__Error"));
-            let mut rec = csv::StringRecord::new();
-            while r
-                .read_record(&mut rec)
-                .map_err(|e| salesforce::Error::Protocol(format!("{kind} of job {job}: {e}")))?
-            {
-                let echoed: Vec<&str> = at
-                    .iter()
-                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default())
-                    .collect();
-                let Some(i) = waiting.take(&echoed) else {
-                    tracing::warn!(job = %job, kind, "a result row matches no row sent");
-                    continue;
-                };
-                let field =
-                    |at: Option<usize>| at.and_then(|a| rec.get(a)).unwrap_or_default().to_string();
-                let result = match kind {
-                    "successfulResults" => RecordResult {
+            let Some(i) = waiting.take(&echoed) else {
+                tracing::warn!(job = %job, kind, "a result row matches no row sent");
+                continue;
+            };
+            let field =
+                |at: Option<usize>| at.and_then(|a| rec.get(a)).unwrap_or_default().to_string();
+            let result = match kind {
+                "successfulResults" => RecordResult {
+                    id: Some(field(id_at)).filter(|s| !s.is_empty()),
+                    success: true,
+                    created: Some(field(created_at).eq_ignore_ascii_case("true")),
+                    errors: vec![],
+                },
+                "failedResults" => {
+                    let text = field(error_at);
+                    let (code, message) = text.split_once(':').unwrap_or(("BULK_ERROR", &text));
+                    RecordResult {
                         id: Some(field(id_at)).filter(|s| !s.is_empty()),
-                        success: true,
-                        created: Some(field(created_at).eq_ignore_ascii_case("true")),
-                        errors: vec![],
-                    },
-                    "failedResults" => {
-                        let text = field(error_at);
-                        let (code, message) = text.split_once(':').unwrap_or(("BULK_ERROR", &text));
-                        RecordResult {
-                            id: Some(field(id_at)).filter(|s| !s.is_empty()),
-                            success: false,
-                            created: None,
-                            errors: vec![salesforce::RecordError {
-                                code: code.to_string(),
-                                message: message.trim_end_matches(" --").to_string(),
-                                fields: vec![],
-                            }],
-                        }
-                    }
-                    _ => RecordResult {
-                        id: None,
                         success: false,
                         created: None,
                         errors: vec![salesforce::RecordError {
-                            code: "NOT_PROCESSED".into(),
-                            message: format!(
-                                "job {job} ended {} before this row was processed{}",
-                                outcome.state,
-                                outcome
-                                    .error_message
-                                    .as_deref()
-                                    .map(|m| format!(": {m}"))
-                                    .unwrap_or_default()
-                            ),
+                            code: code.to_string(),
+                            message: message.trim_end_matches(" --").to_string(),
                             fields: vec![],
                         }],
-                    },
-                };
-                out[i] = Some(RowOutcome::Done(result));
-            }
+                    }
+                }
+                _ => RecordResult {
+                    id: None,
+                    success: false,
+                    created: None,
+                    errors: vec![salesforce::RecordError {
+                        code: "NOT_PROCESSED".into(),
+                        message: format!(
+                            "job {job} ended {} before this row was processed{}",
+                            outcome.state,
+                            outcome
+                                .error_message
+                                .as_deref()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        ),
+                        fields: vec![],
+                    }],
+                },
+            };
+            out[i] = Some(RowOutcome::Done(result));
         }
-        let missing =
-            format!("job {job} reported nothing for this row; look it up before sending it again");
-        Ok(out
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| RowOutcome::Unknown(missing.clone())))
-            .collect())
     }
+    let missing =
+        format!("job {job} reported nothing for this row; look it up before sending it again");
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| RowOutcome::Unknown(missing.clone())))
+        .collect())
 }

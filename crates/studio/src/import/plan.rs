@@ -443,7 +443,7 @@ impl Plan {
     }
 
     pub fn record(&self, cells: &[String]) -> std::result::Result<Map<String, Value>, String> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.columns.len() + self.constants.len());
         let mut problems = vec![];
         for (col, cell) in self.columns.iter().zip(cells) {
             let value = cell.trim();
@@ -576,9 +576,11 @@ impl Plan {
                         f.picklist.join(", ")
                     )
                 }),
+            // A string no longer in bytes than the limit is within it.
+            _ if f.length == 0 || value.len() <= f.length => Ok(text()),
             _ => {
                 let n = value.chars().count();
-                if f.length > 0 && n > f.length {
+                if n > f.length {
                     Err(format!("{n} characters, at most {}", f.length))
                 } else {
                     Ok(text())

@@ -70,6 +70,8 @@ pub struct Source {
     pub header: Vec<String>,
     reader: csv::Reader<LineCounter>,
     lines: Lines,
+    /// The record each row is read into, its buffers kept between rows.
+    record: csv::StringRecord,
 }
 
 /// Where the line breaks are in the decoded text, so a record's byte
@@ -124,12 +126,16 @@ impl Read for LineCounter {
         let n = self.inner.read(buf)?;
         let mut st = self.lines.0.lock().unwrap_or_else(|e| e.into_inner());
         let start = st.read;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
-                let cr = st.last_was_cr;
-                st.breaks.push_back((start + i as u64, cr));
-            }
-            st.last_was_cr = *b == b'\r';
+        let read = &buf[..n];
+        for i in memchr::memchr_iter(b'\n', read) {
+            let cr = match i {
+                0 => st.last_was_cr,
+                _ => read[i - 1] == b'\r',
+            };
+            st.breaks.push_back((start + i as u64, cr));
+        }
+        if let Some(last) = read.last() {
+            st.last_was_cr = *last == b'\r';
         }
         st.read += n as u64;
         Ok(n)
@@ -260,15 +266,23 @@ impl Source {
             header,
             reader,
             lines,
+            record: csv::StringRecord::new(),
         })
     }
 
     /// Counts the rows left without reading them as text (the progress
     /// bar's total): blank lines are not rows, a bad row is.
-    pub fn count_rows(mut self) -> u64 {
+    pub fn count_rows(self) -> u64 {
+        self.count_rows_up_to(u64::MAX)
+    }
+
+    /// Counts the rows left, stopping once there are `limit`.
+    pub fn count_rows_up_to(mut self, limit: u64) -> u64 {
         let mut record = csv::ByteRecord::new();
         let mut n = 0;
-        while let Ok(true) = self.reader.read_byte_record(&mut record) {
+        while n < limit
+            && let Ok(true) = self.reader.read_byte_record(&mut record)
+        {
             if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
                 n += 1;
             }
@@ -279,10 +293,10 @@ impl Source {
     /// The next row, or None at the end. A row with another number of
     /// cells than the header, or one that cannot be read, is a `BadRow`.
     pub fn next_row(&mut self) -> Option<std::result::Result<Row, BadRow>> {
-        let mut record = csv::StringRecord::new();
+        let record = &mut self.record;
         loop {
             let line = self.lines.line_at(self.reader.position().byte());
-            match self.reader.read_record(&mut record) {
+            match self.reader.read_record(record) {
                 Ok(false) => return None,
                 Err(e) => {
                     return Some(Err(BadRow {
