@@ -24,15 +24,53 @@ const BEFORE: &str = "before.jsonl";
 
 /// Rows being sent together: a REST request's, or a Bulk job's (its id
 /// saved once the job is opened, before any data goes).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "SavedPart")]
 pub(crate) struct Part {
     pub lines: HashSet<u64>,
     pub job: Option<String>,
 }
 
+/// A part as written: its lines as runs of consecutive lines (`ranges`,
+/// first and last), or (as written before) each line.
+#[derive(Deserialize)]
+struct SavedPart {
+    #[serde(default)]
+    lines: Vec<u64>,
+    #[serde(default)]
+    ranges: Vec<(u64, u64)>,
+    job: Option<String>,
+}
+
+impl From<SavedPart> for Part {
+    fn from(saved: SavedPart) -> Part {
+        let mut lines: HashSet<u64> = saved.lines.into_iter().collect();
+        for (first, last) in saved.ranges {
+            lines.extend(first..=last);
+        }
+        Part {
+            lines,
+            job: saved.job,
+        }
+    }
+}
+
+/// Lines as runs of consecutive lines: a Bulk job's 7,500 rows are
+/// mostly one run, and the file is written three times a job.
+fn ranges(lines: &[u64]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = vec![];
+    for &line in lines {
+        match out.last_mut() {
+            Some((_, last)) if line == *last + 1 => *last = line,
+            _ => out.push((line, line)),
+        }
+    }
+    out
+}
+
 /// What was being sent when the run stopped: one part, or two Bulk jobs
 /// (the next is sent while the org still works on the one before).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(from = "Saved")]
 pub(crate) struct InFlight {
     pub parts: Vec<Part>,
@@ -83,7 +121,7 @@ pub(crate) fn mark_in_flight(folder: &Path, parts: &[(&[u64], Option<&str>)]) ->
     // Written as `InFlight` reads it, straight from the slices.
     #[derive(Serialize)]
     struct Written<'a> {
-        lines: &'a [u64],
+        ranges: Vec<(u64, u64)>,
         job: Option<&'a str>,
     }
     #[derive(Serialize)]
@@ -93,7 +131,10 @@ pub(crate) fn mark_in_flight(folder: &Path, parts: &[(&[u64], Option<&str>)]) ->
     let state = State {
         parts: parts
             .iter()
-            .map(|&(lines, job)| Written { lines, job })
+            .map(|&(lines, job)| Written {
+                ranges: ranges(lines),
+                job,
+            })
             .collect(),
     };
     let tmp = folder.join(format!("{IN_FLIGHT}.tmp"));
@@ -404,9 +445,26 @@ mod tests {
         .unwrap();
         assert_eq!(two.job_of(2), Some("750a"));
         assert!(two.contains(4) && two.job_of(4).is_none() && two.outside_jobs());
-        let written = serde_json::to_string(&two).unwrap();
-        let again: super::InFlight = serde_json::from_str(&written).unwrap();
-        assert_eq!(again.job_of(2), Some("750a"));
+    }
+
+    #[test]
+    fn in_flight_parts_are_written_as_runs_of_lines_and_read_back_whole() {
+        let dir = std::env::temp_dir().join(format!("studio-in-flight-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let job: Vec<u64> = (2..7502).chain([9000, 9001, 7]).collect();
+        let rest = [7600u64, 7602];
+        super::mark_in_flight(&dir, &[(&job, Some("750a")), (&rest, None)]).unwrap();
+        let text = std::fs::read_to_string(dir.join(super::IN_FLIGHT)).unwrap();
+        assert!(text.len() < 200, "runs, not 7,500 numbers: {text}");
+        let read: super::InFlight = serde_json::from_str(&text).unwrap();
+        for line in job.iter().chain(&rest) {
+            assert!(read.contains(*line), "line {line}");
+        }
+        assert_eq!(read.job_of(7501), Some("750a"));
+        assert_eq!(read.job_of(7), Some("750a"));
+        assert!(!read.contains(7502) && !read.contains(7601) && !read.contains(8999));
+        assert!(read.outside_jobs() && read.job_of(7602).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
