@@ -9,6 +9,16 @@
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+// One arena for all threads, and small thread caches: an import's rows are
+// made on the reader thread and freed on another, and an arena per thread
+// kept about 10 MB more resident for the same speed (71 against 62 MB for
+// a 1,000,000-row import). Read by jemalloc at start (its `malloc_conf`,
+// prefixed as this build names its symbols).
+// (The one unsafe item: a symbol for jemalloc to read, holding a constant.)
+#[allow(non_upper_case_globals, unsafe_code)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8; 26] = b"narenas:1,tcache_max:1024\0";
+
 mod browser;
 mod connections;
 mod export;
