@@ -952,8 +952,8 @@ impl Studio {
             done: false,
         };
         let mut read = Read::default();
-        // The Bulk job last sent, not yet settled, and jobs whose results
-        // could not be read.
+        // The Bulk jobs sent and not yet settled, oldest first (at most
+        // JOBS_IN_FLIGHT), and jobs whose results could not be read.
         let mut outstanding: std::collections::VecDeque<Launched> = Default::default();
         let mut stuck: Vec<(Vec<u64>, String)> = vec![];
         let mut lock_tries = std::collections::HashMap::new();
