@@ -136,9 +136,14 @@ impl std::io::Write for Staged {
     }
 }
 
+/// A result file's CSV writer (rows as long as the input's, ragged or not).
+fn csv_over<W: std::io::Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new().flexible(true).from_writer(w)
+}
+
 fn writer(path: &str) -> Result<csv::Writer<std::fs::File>> {
     let f = std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?;
-    Ok(csv::WriterBuilder::new().flexible(true).from_writer(f))
+    Ok(csv_over(f))
 }
 
 impl Results {
@@ -150,9 +155,7 @@ impl Results {
         let header = &header[..];
         let f = std::fs::File::create(&summary.success_file)
             .map_err(|e| Error::Output(format!("{}: {e}", summary.success_file)))?;
-        let mut success = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Staged::new(f));
+        let mut success = csv_over(Staged::new(f));
         let mut error = writer(&summary.error_file)?;
         success.write_record(header.iter().map(String::as_str).chain([
             "sf__Row",
@@ -187,45 +190,40 @@ impl Results {
             .filter(|&i| !full_header[i].to_ascii_lowercase().starts_with("sf__"))
             .collect();
         let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
-        let open = |path: &str, ours: &[&str]| -> Result<csv::Writer<std::fs::File>> {
-            let f = std::fs::OpenOptions::new()
+        let open = |path: &str, ours: &[&str]| -> Result<std::fs::File> {
+            let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| Error::Output(format!("{path}: {e}")))?;
             let empty = f.metadata().map(|m| m.len() == 0).unwrap_or(false);
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
             // Killed before its header reached the disk: write it now.
             if empty {
+                let mut w = csv_over(&mut f);
                 w.write_record(
                     header
                         .iter()
                         .map(String::as_str)
                         .chain(ours.iter().copied()),
                 )?;
+                w.flush()?;
             }
-            Ok(w)
+            Ok(f)
         };
         let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
         let unknown = if unknown_path.exists() {
-            Some(open(
+            Some(csv_over(open(
                 &unknown_path.display().to_string(),
                 &["sf__Row", "sf__Error"],
-            )?)
+            )?))
         } else {
             None
         };
-        let mut success = open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?;
-        success.flush()?;
-        let success = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Staged::new(success.into_inner().map_err(|e| {
-                Error::Output(format!("{}: {}", summary.success_file, e.error()))
-            })?));
+        let success = open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?;
         Ok(Results {
             keep,
-            success,
-            error: open(&summary.error_file, &["sf__Row", "sf__Error"])?,
+            success: csv_over(Staged::new(success)),
+            error: csv_over(open(&summary.error_file, &["sf__Row", "sf__Error"])?),
             unknown,
             unknown_path,
             header,
