@@ -1,8 +1,8 @@
 //! A batch as the CSV of one Bulk API 2.0 job, and the job's result rows
 //! matched back to the rows sent. Results come back in no set order and
 //! echo the cells sent, so a row is found by its cells (rows with the same
-//! cells are interchangeable), never by position. Cells are read from the
-//! records as they are: no copy of the batch is kept for the matching.
+//! cells are interchangeable), never by position: by a 128-bit key of its
+//! cells, so no copy of the cells is kept while the job runs.
 
 use super::plan::{Operation, Plan};
 use super::source::Row;
@@ -90,19 +90,49 @@ pub(crate) fn cells<'a>(
     })
 }
 
+/// A row's key for the `Matcher`: 128 bits of its cells, from two hashes
+/// with seeds of their own. Rows with the same cells share a key and are
+/// interchangeable; rows with other cells never share one in practice (a
+/// job holds at most thousands of rows against 2^128 keys).
+pub(crate) type Key = u128;
+
+struct KeyHasher(
+    foldhash::fast::FoldHasher<'static>,
+    foldhash::fast::FoldHasher<'static>,
+);
+
+impl KeyHasher {
+    fn new() -> KeyHasher {
+        static SEEDS: [foldhash::fast::FixedState; 2] = [
+            foldhash::fast::FixedState::with_seed(0x5ca1_ab1e_0dd5_eed1),
+            foldhash::fast::FixedState::with_seed(0x0b57_ac1e_c0ff_ee42),
+        ];
+        KeyHasher(SEEDS[0].build_hasher(), SEEDS[1].build_hasher())
+    }
+
+    fn cell(&mut self, c: &str) {
+        c.hash(&mut self.0);
+        c.hash(&mut self.1);
+    }
+
+    fn finish(&self) -> Key {
+        (u128::from(self.0.finish()) << 64) | u128::from(self.1.finish())
+    }
+}
+
 /// The batch's CSV (the header, then a line per row), and each row's
 /// key for the `Matcher`, made in the same pass over the cells.
 pub(crate) fn write(
     columns: &[String],
     batch: &[(Row, Record)],
-) -> Result<(Vec<u8>, Vec<u64>), String> {
+) -> Result<(Vec<u8>, Vec<Key>), String> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(batch.len() * 64));
     w.write_record(columns).map_err(|e| e.to_string())?;
     let mut keys = Vec::with_capacity(batch.len());
     for (_, record) in batch {
-        let mut h = hasher();
+        let mut h = KeyHasher::new();
         for c in cells(record, columns) {
-            c.as_ref().hash(&mut h);
+            h.cell(&c);
             w.write_field(c.as_bytes()).map_err(|e| e.to_string())?;
         }
         keys.push(h.finish());
@@ -111,69 +141,62 @@ pub(crate) fn write(
     Ok((w.into_inner().map_err(|e| e.to_string())?, keys))
 }
 
-fn hasher() -> impl Hasher {
-    foldhash::fast::FixedState::default().build_hasher()
+/// Each row's key, as `write` makes them (for a job sent by a run
+/// before, whose CSV is not at hand).
+pub(crate) fn keys(columns: &[String], batch: &[(Row, Record)]) -> Vec<Key> {
+    batch
+        .iter()
+        .map(|(_, record)| {
+            let mut h = KeyHasher::new();
+            cells(record, columns).for_each(|c| h.cell(&c));
+            h.finish()
+        })
+        .collect()
 }
 
-fn key<S: AsRef<str>>(cells: impl Iterator<Item = S>) -> u64 {
-    let mut h = hasher();
-    for c in cells {
-        c.as_ref().hash(&mut h);
-    }
-    h.finish()
-}
-
-/// The rows of a batch not yet matched to a result, by their cells.
-pub(crate) struct Matcher<'a> {
-    columns: &'a [String],
-    batch: &'a [(Row, Record)],
+/// The rows of a job not yet matched to a result, by their keys.
+pub(crate) struct Matcher {
+    /// Row i's key.
+    by_row: Vec<Key>,
     /// Each row's key and index, sorted by key.
-    keys: Vec<(u64, usize)>,
+    sorted: Vec<(Key, u32)>,
     taken: Vec<bool>,
+    /// The row after the one matched last: results mostly come back in
+    /// the order sent, and that row is tried first.
+    next: usize,
 }
 
-impl<'a> Matcher<'a> {
-    pub(crate) fn new(columns: &'a [String], batch: &'a [(Row, Record)]) -> Matcher<'a> {
-        let keys = batch
-            .iter()
-            .map(|(_, record)| key(cells(record, columns)))
-            .collect();
-        Matcher::with_keys(columns, batch, keys)
-    }
-
-    /// The matcher of a batch whose keys `write` made (`keys[i]` row i's).
-    pub(crate) fn with_keys(
-        columns: &'a [String],
-        batch: &'a [(Row, Record)],
-        keys: Vec<u64>,
-    ) -> Matcher<'a> {
-        let mut keys: Vec<(u64, usize)> = keys.into_iter().zip(0..).collect();
-        keys.sort_unstable();
+impl Matcher {
+    /// The matcher of a job's rows (`keys[i]` row i's).
+    pub(crate) fn new(keys: Vec<Key>) -> Matcher {
+        let mut sorted: Vec<(Key, u32)> = keys.iter().copied().zip(0..).collect();
+        sorted.sort_unstable();
         Matcher {
-            columns,
-            batch,
-            keys,
-            taken: vec![false; batch.len()],
+            taken: vec![false; keys.len()],
+            by_row: keys,
+            sorted,
+            next: 0,
         }
     }
 
     /// The row a result row echoes (`echoed[i]` being its cell in the
     /// i-th column sent), taken off the waiting list; None if none waits.
-    pub(crate) fn take(&mut self, echoed: &[&str]) -> Option<usize> {
-        let k = key(echoed.iter().copied());
-        let from = self.keys.partition_point(|&(h, _)| h < k);
-        // Equal keys are checked cell by cell.
-        let i = self.keys[from..]
-            .iter()
-            .take_while(|&&(h, _)| h == k)
-            .map(|&(_, i)| i)
-            .find(|&i| {
-                !self.taken[i]
-                    && cells(&self.batch[i].1, self.columns)
-                        .zip(echoed)
-                        .all(|(c, e)| c == *e)
-            })?;
+    pub(crate) fn take<'e>(&mut self, echoed: impl Iterator<Item = &'e str>) -> Option<usize> {
+        let mut h = KeyHasher::new();
+        echoed.for_each(|c| h.cell(c));
+        let k = h.finish();
+        let i = if self.by_row.get(self.next) == Some(&k) && !self.taken[self.next] {
+            self.next
+        } else {
+            let from = self.sorted.partition_point(|&(h, _)| h < k);
+            self.sorted[from..]
+                .iter()
+                .take_while(|&&(h, _)| h == k)
+                .map(|&(_, i)| i as usize)
+                .find(|&i| !self.taken[i])?
+        };
         self.taken[i] = true;
+        self.next = i + 1;
         Some(i)
     }
 }
@@ -210,21 +233,37 @@ mod tests {
             "Email".to_string(),
             "Account.Ext__c".to_string(),
         ];
-        let (csv, keys) = write(&columns, &batch).unwrap();
+        let (csv, written) = write(&columns, &batch).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(
             csv,
             "LastName,Email,Account.Ext__c\nAnn,#N/A,\nBo,,A-1\nAnn,#N/A,\nCy,c@x.io,A-2\n"
         );
-        let mut m = Matcher::new(&columns, &batch);
-        let mut from_write = Matcher::with_keys(&columns, &batch, keys);
-        assert_eq!(m.keys, from_write.keys, "write makes the keys new does");
-        assert_eq!(from_write.take(&["Bo", "", "A-1"]), Some(1));
-        assert_eq!(m.take(&["Cy", "c@x.io", "A-2"]), Some(3));
-        assert_eq!(m.take(&["Bo", "", "A-1"]), Some(1));
-        assert_eq!(m.take(&["Ann", "#N/A", ""]), Some(0));
-        assert_eq!(m.take(&["Ann", "#N/A", ""]), Some(2));
-        assert_eq!(m.take(&["Ann", "#N/A", ""]), None, "each row answers once");
-        assert_eq!(m.take(&["Zed", "", ""]), None);
+        assert_eq!(
+            written,
+            keys(&columns, &batch),
+            "write makes the keys keys does"
+        );
+        let mut m = Matcher::new(written);
+        let take = |m: &mut Matcher, cells: [&str; 3]| m.take(cells.into_iter());
+        assert_eq!(take(&mut m, ["Cy", "c@x.io", "A-2"]), Some(3));
+        assert_eq!(take(&mut m, ["Bo", "", "A-1"]), Some(1));
+        assert_eq!(
+            take(&mut m, ["Ann", "#N/A", ""]),
+            Some(2),
+            "the row after the last matched first"
+        );
+        assert_eq!(take(&mut m, ["Ann", "#N/A", ""]), Some(0));
+        assert_eq!(
+            take(&mut m, ["Ann", "#N/A", ""]),
+            None,
+            "each row answers once"
+        );
+        assert_eq!(take(&mut m, ["Zed", "", ""]), None);
+        assert_eq!(
+            take(&mut m, ["Bo", "", "A-1\u{0}"]),
+            None,
+            "cells, not their concatenation"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod plan;
 pub mod preview;
 pub mod resume;
+mod settle;
 pub mod source;
 pub mod undo;
 
@@ -20,7 +21,8 @@ use plan::{DateFormat, MapFile, Operation, Plan, PlanInput};
 use salesforce::{Collection, RecordResult};
 use serde_json::Value;
 use source::{DelimiterChoice, EncodingChoice, Row, Source};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -99,12 +101,16 @@ impl ImportSpec {
 struct Results {
     /// The input columns written back (our own `sf__` columns of a retried
     /// error file are left out, and written anew).
-    keep: Vec<usize>,
-    success: csv::Writer<Staged>,
-    error: csv::Writer<std::fs::File>,
-    unknown: Option<csv::Writer<std::fs::File>>,
+    keep: std::sync::Arc<[usize]>,
+    success: Staged,
+    error: std::io::BufWriter<std::fs::File>,
+    unknown: Option<std::io::BufWriter<std::fs::File>>,
     unknown_path: PathBuf,
     header: Vec<String>,
+    /// The input's columns, all of them.
+    width: usize,
+    /// One row's bytes, made before they are written.
+    line: Vec<u8>,
 }
 
 /// The success file's bytes, held until an explicit flush, which the run
@@ -117,146 +123,158 @@ struct Staged {
     held: Vec<u8>,
 }
 
-impl Staged {
-    fn new(file: std::fs::File) -> Staged {
-        Staged { file, held: vec![] }
+/// A result file's header line.
+fn header_line(header: &[String], ours: &[&str]) -> Vec<u8> {
+    let mut line = vec![];
+    let names = header
+        .iter()
+        .map(String::as_str)
+        .chain(ours.iter().copied());
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        settle::field(&mut line, name.as_bytes());
     }
+    line.push(b'\n');
+    line
 }
 
-impl std::io::Write for Staged {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.held.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
+const SUCCESS_COLUMNS: [&str; 3] = ["sf__Row", "sf__Id", "sf__Created"];
+const ERROR_COLUMNS: [&str; 2] = ["sf__Row", "sf__Error"];
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.write_all(&self.held)?;
-        self.held.clear();
-        self.file.flush()
-    }
-}
-
-/// A result file's CSV writer (rows as long as the input's, ragged or not).
-fn csv_over<W: std::io::Write>(w: W) -> csv::Writer<W> {
-    csv::WriterBuilder::new().flexible(true).from_writer(w)
-}
-
-fn writer(path: &str) -> Result<csv::Writer<std::fs::File>> {
-    let f = std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?;
-    Ok(csv_over(f))
+fn create(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| Error::Output(format!("{}: {e}", path.display())))
 }
 
 impl Results {
-    fn open(summary: &RunSummary, full_header: &[String]) -> Result<Results> {
+    /// The input columns the result files write back.
+    fn kept(full_header: &[String]) -> (std::sync::Arc<[usize]>, Vec<String>) {
         let keep: Vec<usize> = (0..full_header.len())
             .filter(|&i| !full_header[i].to_ascii_lowercase().starts_with("sf__"))
             .collect();
-        let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
-        let header = &header[..];
-        let f = std::fs::File::create(&summary.success_file)
-            .map_err(|e| Error::Output(format!("{}: {e}", summary.success_file)))?;
-        let mut success = csv_over(Staged::new(f));
-        let mut error = writer(&summary.error_file)?;
-        success.write_record(header.iter().map(String::as_str).chain([
-            "sf__Row",
-            "sf__Id",
-            "sf__Created",
-        ]))?;
-        error.write_record(
-            header
-                .iter()
-                .map(String::as_str)
-                .chain(["sf__Row", "sf__Error"]),
-        )?;
+        let header = keep.iter().map(|&i| full_header[i].clone()).collect();
+        (keep.into(), header)
+    }
+
+    fn open(summary: &RunSummary, full_header: &[String]) -> Result<Results> {
+        let (keep, header) = Results::kept(full_header);
+        let mut success = create(Path::new(&summary.success_file))?;
+        let mut error = create(Path::new(&summary.error_file))?;
         // On disk at once: a run killed before its first batch still has
         // files a resume can read.
-        success.flush()?;
-        error.flush()?;
+        success.write_all(&header_line(&header, &SUCCESS_COLUMNS))?;
+        error.write_all(&header_line(&header, &ERROR_COLUMNS))?;
         let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
         Ok(Results {
             keep,
-            success,
-            error,
+            success: Staged {
+                file: success,
+                held: vec![],
+            },
+            error: std::io::BufWriter::new(error),
             unknown: None,
             unknown_path,
-            header: header.to_vec(),
+            header,
+            width: full_header.len(),
+            line: vec![],
         })
     }
 
     /// The result files of a run being resumed, written on from where
     /// they stopped (headers and rows already there are kept).
     fn append(summary: &RunSummary, full_header: &[String]) -> Result<Results> {
-        let keep: Vec<usize> = (0..full_header.len())
-            .filter(|&i| !full_header[i].to_ascii_lowercase().starts_with("sf__"))
-            .collect();
-        let header: Vec<String> = keep.iter().map(|&i| full_header[i].clone()).collect();
-        let open = |path: &str, ours: &[&str]| -> Result<std::fs::File> {
+        let (keep, header) = Results::kept(full_header);
+        let open = |path: &Path, ours: &[&str]| -> Result<std::fs::File> {
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| Error::Output(format!("{path}: {e}")))?;
-            let empty = f.metadata().map(|m| m.len() == 0).unwrap_or(false);
+                .map_err(|e| Error::Output(format!("{}: {e}", path.display())))?;
             // Killed before its header reached the disk: write it now.
-            if empty {
-                let mut w = csv_over(&mut f);
-                w.write_record(
-                    header
-                        .iter()
-                        .map(String::as_str)
-                        .chain(ours.iter().copied()),
-                )?;
-                w.flush()?;
+            if f.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+                f.write_all(&header_line(&header, ours))?;
             }
             Ok(f)
         };
         let unknown_path = PathBuf::from(&summary.error_file).with_file_name("unknown.csv");
         let unknown = if unknown_path.exists() {
-            Some(csv_over(open(
-                &unknown_path.display().to_string(),
-                &["sf__Row", "sf__Error"],
+            Some(std::io::BufWriter::new(open(
+                &unknown_path,
+                &ERROR_COLUMNS,
             )?))
         } else {
             None
         };
-        let success = open(&summary.success_file, &["sf__Row", "sf__Id", "sf__Created"])?;
         Ok(Results {
-            keep,
-            success: csv_over(Staged::new(success)),
-            error: csv_over(open(&summary.error_file, &["sf__Row", "sf__Error"])?),
+            success: Staged {
+                file: open(Path::new(&summary.success_file), &SUCCESS_COLUMNS)?,
+                held: vec![],
+            },
+            error: std::io::BufWriter::new(open(Path::new(&summary.error_file), &ERROR_COLUMNS)?),
             unknown,
             unknown_path,
             header,
+            keep,
+            width: full_header.len(),
+            line: vec![],
         })
     }
 
-    /// Writes the row's cells, as many as the header has (a ragged row is
-    /// padded or cut, and its error says so), then `line` and `extra`.
-    fn write(
-        w: &mut csv::Writer<impl std::io::Write>,
-        keep: &[usize],
-        cells: &[String],
-        line: u64,
-        extra: &[&str],
-    ) -> Result<()> {
-        for i in keep {
-            w.write_field(cells.get(*i).map(String::as_str).unwrap_or(""))?;
+    /// The unknown file, made on first use.
+    fn unknown_file(&mut self) -> Result<&mut std::io::BufWriter<std::fs::File>> {
+        if self.unknown.is_none() {
+            let mut f = create(&self.unknown_path)?;
+            f.write_all(&header_line(&self.header, &ERROR_COLUMNS))?;
+            self.unknown = Some(std::io::BufWriter::new(f));
         }
-        w.write_field(itoa::Buffer::new().format(line))?;
-        for e in extra {
-            w.write_field(e)?;
+        Ok(self.unknown.as_mut().expect("made above"))
+    }
+
+    /// Writes what rows settled into became, and counts them.
+    fn take(&mut self, summary: &mut RunSummary, settled: &settle::Settled) -> Result<()> {
+        summary.succeeded += settled.succeeded;
+        summary.failed += settled.failed;
+        summary.created += settled.created;
+        summary.updated += settled.updated;
+        summary.deleted += settled.deleted;
+        self.success.held.extend_from_slice(&settled.success);
+        self.error.write_all(&settled.error)?;
+        if settled.unknown_rows > 0 {
+            summary.unknown += settled.unknown_rows;
+            summary.unknown_file = Some(self.unknown_path.display().to_string());
+            self.unknown_file()?.write_all(&settled.unknown)?;
         }
-        w.write_record(None::<&[u8]>)?;
         Ok(())
+    }
+
+    /// The row's line in a result file: its cells, as many as the header
+    /// has (a ragged row is padded or cut, and its error says so), then
+    /// `line` and `extra`.
+    fn row_line(&mut self, cells: &[String], line: u64, extra: &[&str]) -> &[u8] {
+        self.line.clear();
+        settle::prefix(&mut self.line, &self.keep, cells, line);
+        for (i, e) in extra.iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            settle::field(&mut self.line, e.as_bytes());
+        }
+        self.line.push(b'\n');
+        &self.line
     }
 
     fn success(&mut self, line: u64, cells: &[String], id: &str, created: bool) -> Result<()> {
         let created = if created { "true" } else { "false" };
-        Self::write(&mut self.success, &self.keep, cells, line, &[id, created])
+        self.row_line(cells, line, &[id, created]);
+        self.success.held.extend_from_slice(&self.line);
+        Ok(())
     }
 
     fn error(&mut self, line: u64, cells: &[String], why: &str) -> Result<()> {
-        Self::write(&mut self.error, &self.keep, cells, line, &[why])
+        self.row_line(cells, line, &[why]);
+        self.error.write_all(&self.line)?;
+        Ok(())
     }
 
     /// A row whose fate Salesforce did not tell: counted, and written to
@@ -270,20 +288,11 @@ impl Results {
     ) -> Result<()> {
         summary.unknown += 1;
         summary.unknown_file = Some(self.unknown_path.display().to_string());
-        if self.unknown.is_none() {
-            let mut w = writer(&self.unknown_path.display().to_string())?;
-            w.write_record(
-                self.header
-                    .iter()
-                    .map(String::as_str)
-                    .chain(["sf__Row", "sf__Error"]),
-            )?;
-            self.unknown = Some(w);
-        }
-        match self.unknown.as_mut() {
-            Some(w) => Self::write(w, &self.keep, cells, line, &[why]),
-            None => Ok(()),
-        }
+        self.row_line(cells, line, &[why]);
+        let bytes = std::mem::take(&mut self.line);
+        let written = self.unknown_file().and_then(|f| Ok(f.write_all(&bytes)?));
+        self.line = bytes;
+        written
     }
 
     /// Rows a stop or a failure kept from being sent: errors marked so a
@@ -305,7 +314,8 @@ impl Results {
     /// Puts the rows written so far on disk; the undo journal must be
     /// flushed first (see `Staged`).
     fn flush(&mut self) -> Result<()> {
-        self.success.flush()?;
+        self.success.file.write_all(&self.success.held)?;
+        self.success.held.clear();
         self.error.flush()?;
         if let Some(w) = self.unknown.as_mut() {
             w.flush()?;
@@ -631,21 +641,23 @@ impl Intake<'_> {
 }
 
 /// Bulk jobs in flight at most: the run sends the next while the org
-/// works on the ones before, and their results are fetched and matched to
-/// their rows on tasks of their own meanwhile.
-const JOBS_IN_FLIGHT: usize = 2;
+/// works on the ones before, and their results are fetched, matched to
+/// their rows and settled on tasks of their own meanwhile. Each holds its
+/// rows compact (`settle::Sent`); the batches being read and sent are
+/// what memory holds most of.
+const JOBS_IN_FLIGHT: usize = 3;
 
-/// A job's rows with their answers, once fetched and matched.
-type Answered = (Batch, salesforce::Result<Vec<RowOutcome>>);
+/// A job's rows settled once its results are fetched and matched, but
+/// for rows a row lock held (by index, with their answers).
+type Answered = salesforce::Result<(settle::Sent, settle::Settled, Vec<(usize, RowOutcome)>)>;
 
 /// A Bulk job sent and closed, its rows waiting for its results.
 struct Launched {
     job: String,
-    /// Waits for the job, fetches its results and matches them to its
-    /// rows; aborted if the run drops the job unsettled.
+    /// Makes the job's rows compact, waits for the job, fetches its
+    /// results, matches them to its rows and settles them; aborted if the
+    /// run drops the job unsettled.
     answers: Option<tokio::task::JoinHandle<Answered>>,
-    /// What an update or upsert replaces, for undo.
-    before: Vec<lookup::Existing>,
     lines: Vec<u64>,
     /// The records an update or upsert writes (by Id or external id).
     keys: std::collections::HashSet<String>,
@@ -1018,8 +1030,9 @@ impl Studio {
                 && !read.recover.is_empty()
             {
                 let rows = std::mem::take(&mut read.recover);
+                let (mut found_rows, mut answers) = (vec![], vec![]);
                 for (row, record, found) in self.recover_inserts(&client, &plan, key, rows).await {
-                    let answer = match found {
+                    answers.push(match found {
                         Recovered::Missing => {
                             read.pending.push((row, record));
                             continue;
@@ -1031,19 +1044,16 @@ impl Studio {
                             errors: vec![],
                         }),
                         Recovered::Unknown(why) => RowOutcome::Unknown(why),
-                    };
-                    self.settle_row(
-                        &plan,
-                        spec,
-                        &mut summary,
-                        &mut results,
-                        &mut journal,
-                        row,
-                        record,
-                        answer,
-                        &lookup::Existing::None,
-                    )?;
+                    });
+                    found_rows.push((row, record));
                 }
+                let none = vec![lookup::Existing::None; found_rows.len()];
+                let mut sink = Sink {
+                    summary: &mut summary,
+                    results: &mut results,
+                    journal: &mut journal,
+                };
+                self.settle_rows(&plan, spec, &mut sink, found_rows, answers, none)?;
             }
             if read.pending.is_empty() {
                 // All read: the last job is waited for (rows it hands back
@@ -1207,24 +1217,26 @@ impl Studio {
                     Ok((job, columns, row_keys)) => {
                         let keys = keys_of(&plan, &sending);
                         let answers = {
-                            let (client, job) = (client.clone(), job.clone());
+                            let (client, job, plan) = (client.clone(), job.clone(), plan.clone());
+                            let keep = results.keep.clone();
+                            let journal = !spec.dry_run;
                             tokio::spawn(async move {
-                                let answers = bulk_outcomes(
-                                    &client,
-                                    &job,
-                                    &columns,
-                                    &sending,
-                                    Some(row_keys),
-                                )
-                                .await;
-                                (sending, answers)
+                                let local = |e: Error| salesforce::Error::Local(e.to_string());
+                                // Compact while the org works on the job.
+                                let sent = settle::Sent::new(&plan, &keep, sending, before)
+                                    .map_err(local)?;
+                                let answers =
+                                    bulk_outcomes(&client, &job, &columns, row_keys).await?;
+                                let (settled, held) = sent
+                                    .settle(plan.operation, journal, answers)
+                                    .map_err(local)?;
+                                Ok((sent, settled, held))
                             })
                         };
                         outstanding.push_back(Launched {
                             job,
                             answers: Some(answers),
                             keys,
-                            before,
                             lines,
                         });
                         if outstanding.len() >= JOBS_IN_FLIGHT
@@ -1524,6 +1536,9 @@ impl Studio {
     }
 
     /// Settles a batch's rows with their answers, in order.
+    /// Settles rows Salesforce answered (or did not): each to its result
+    /// file and, when it wrote a record, to the undo journal.
+    #[allow(clippy::too_many_arguments)]
     fn settle_rows(
         &self,
         plan: &Plan,
@@ -1533,60 +1548,23 @@ impl Studio {
         answers: Vec<RowOutcome>,
         before: impl IntoIterator<Item = lookup::Existing>,
     ) -> Result<()> {
+        let mut settled = settle::Settled::default();
+        let mut bytes = vec![];
         for (((row, record), answer), before) in rows.into_iter().zip(answers).zip(before) {
-            self.settle_row(
-                plan,
-                spec,
-                sink.summary,
-                sink.results,
-                sink.journal,
-                row,
-                record,
-                answer,
-                &before,
-            )?;
+            bytes.clear();
+            settle::prefix(&mut bytes, &sink.results.keep, &row.cells, row.line);
+            let p = bytes.len();
+            let (a, b) = undo::images(plan, &record, &before, &mut bytes)?;
+            let ready = settle::Ready {
+                line: row.line,
+                prefix: &bytes[..p],
+                after: &bytes[p..p + a],
+                before: &bytes[p + a..p + a + b],
+            };
+            settled.row(plan.operation, !spec.dry_run, ready, answer)?;
         }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn settle_row(
-        &self,
-        plan: &Plan,
-        spec: &ImportSpec,
-        summary: &mut RunSummary,
-        results: &mut Results,
-        journal: &mut undo::Journal,
-        row: Row,
-        record: serde_json::Map<String, Value>,
-        answer: RowOutcome,
-        before: &lookup::Existing,
-    ) -> Result<()> {
-        let r = match answer {
-            RowOutcome::Done(r) => r,
-            RowOutcome::Unknown(why) => {
-                results.unknown(summary, row.line, &row.cells, &why)?;
-                return Ok(());
-            }
-        };
-        if r.success {
-            summary.succeeded += 1;
-            let created = r.created.unwrap_or(plan.operation == Operation::Insert);
-            match plan.operation {
-                Operation::Delete | Operation::HardDelete => summary.deleted += 1,
-                _ if created => summary.created += 1,
-                _ => summary.updated += 1,
-            }
-            let id = r.id.as_deref().unwrap_or_default();
-            results.success(row.line, &row.cells, id, created)?;
-            if !spec.dry_run {
-                journal.note(plan, row.line, id, created, record, before)?;
-            }
-        } else {
-            summary.failed += 1;
-            results.error(row.line, &row.cells, &record_errors(&r))?;
-        }
-        Ok(())
+        sink.journal.write(&settled.journal)?;
+        sink.results.take(sink.summary, &settled)
     }
 
     /// One REST request for the batch.
@@ -1657,7 +1635,7 @@ impl Studio {
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
         let (job, columns, keys) = self.launch_bulk_part(client, plan, batch, on_job).await?;
-        bulk_outcomes(client, &job, &columns, batch, Some(keys)).await
+        bulk_outcomes(client, &job, &columns, keys).await
     }
 
     /// Opens a Bulk API 2.0 job for the batch, uploads it and closes it;
@@ -1668,7 +1646,7 @@ impl Studio {
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
-    ) -> salesforce::Result<(String, Vec<String>, Vec<u64>)> {
+    ) -> salesforce::Result<(String, Vec<String>, Vec<bulk_csv::Key>)> {
         let columns = bulk_csv::columns(plan, batch);
         let (data, keys) = bulk_csv::write(&columns, batch)
             .map_err(|e| salesforce::Error::Local(format!("building the Bulk CSV: {e}")))?;
@@ -1736,42 +1714,32 @@ impl Studio {
             None => (outcomes.await, Ok(())),
         };
         read_ahead?;
-        let (rows, answers) = match answered {
-            Ok((rows, Ok(answers))) => (rows, answers),
-            Ok((_, Err(e))) => return Ok(Landed::Unread(e)),
+        let (sent, mut settled, held) = match answered {
+            Ok(Ok(settled)) => settled,
+            Ok(Err(e)) => return Ok(Landed::Unread(e)),
             Err(e) => {
                 let why = format!("reading the results of job {} stopped: {e}", sent.job);
                 return Ok(Landed::Unread(salesforce::Error::Local(why)));
             }
         };
-        let before = std::mem::take(&mut sent.before);
         let mut again = vec![];
-        for (((row, record), answer), before) in rows.into_iter().zip(answers).zip(before) {
+        for (i, answer) in held {
             // A row lock held elsewhere: the row was not written, and goes
             // in a later job.
-            if let RowOutcome::Done(r) = &answer
-                && r.errors.iter().any(|e| e.code == "UNABLE_TO_LOCK_ROW")
-            {
-                let tries = lock_tries.entry(row.line).or_default();
-                *tries += 1;
-                if *tries < LOCK_ATTEMPTS {
-                    again.push((row, record));
+            let tries = lock_tries.entry(sent.ready(i).line).or_default();
+            *tries += 1;
+            if *tries < LOCK_ATTEMPTS {
+                let results = &sink.results;
+                if let Ok(row) = sent.again(i, plan, &results.keep, results.width) {
+                    again.push(row);
                     continue;
                 }
             }
-            self.settle_row(
-                plan,
-                spec,
-                sink.summary,
-                sink.results,
-                sink.journal,
-                row,
-                record,
-                answer,
-                &before,
-            )?;
+            settled.row(plan.operation, !spec.dry_run, sent.ready(i), answer)?;
         }
+        sink.journal.write(&settled.journal)?;
         sink.journal.flush()?;
+        sink.results.take(sink.summary, &settled)?;
         sink.results.flush()?;
         Ok(Landed::Settled { again })
     }
@@ -1800,26 +1768,24 @@ impl Studio {
             return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
         }
         let columns = bulk_csv::columns(plan, batch);
-        bulk_outcomes(client, job, &columns, batch, None).await
+        let keys = bulk_csv::keys(&columns, batch);
+        bulk_outcomes(client, job, &columns, keys).await
     }
 }
 
-/// Waits for a Bulk job and matches its results to the rows sent (by
-/// the keys made with the job's CSV, when the job was sent here).
+/// Waits for a Bulk job and matches its results to the rows sent, by
+/// their keys (`keys[i]` row i's, as `bulk_csv` makes them).
 async fn bulk_outcomes(
     client: &salesforce::Client,
     job: &str,
     columns: &[String],
-    batch: &[(Row, serde_json::Map<String, Value>)],
-    keys: Option<Vec<u64>>,
+    keys: Vec<bulk_csv::Key>,
 ) -> salesforce::Result<Vec<RowOutcome>> {
-    let mut waiting = match keys {
-        Some(keys) => bulk_csv::Matcher::with_keys(columns, batch, keys),
-        None => bulk_csv::Matcher::new(columns, batch),
-    };
+    let rows = keys.len();
+    let mut waiting = bulk_csv::Matcher::new(keys);
     let job = job.to_string();
     let outcome = client.bulk_wait(&job, BULK_JOB_TIMEOUT).await?;
-    let mut out: Vec<Option<RowOutcome>> = (0..batch.len()).map(|_| None).collect();
+    let mut out: Vec<Option<RowOutcome>> = (0..rows).map(|_| None).collect();
     for kind in ["successfulResults", "failedResults", "unprocessedrecords"] {
         let mut bytes: Vec<u8> = vec![];
         client.bulk_results(&job, kind, &mut bytes).await?;
@@ -1839,11 +1805,10 @@ async fn bulk_outcomes(
             .read_record(&mut rec)
             .map_err(|e| salesforce::Error::Protocol(format!("{kind} of job {job}: {e}")))?
         {
-            let echoed: Vec<&str> = at
+            let echoed = at
                 .iter()
-                .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default())
-                .collect();
-            let Some(i) = waiting.take(&echoed) else {
+                .map(|i| i.and_then(|i| rec.get(i)).unwrap_or_default());
+            let Some(i) = waiting.take(echoed) else {
                 tracing::warn!(job = %job, kind, "a result row matches no row sent");
                 continue;
             };

@@ -638,7 +638,7 @@ fn parse_datetime(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -656,7 +656,13 @@ mod tests {
         ]})
     }
 
-    fn plan(op: Operation, header: &[&str], map: MapFile, ext: Option<&str>) -> Result<Plan> {
+    /// A plan for Accounts (see `describe`), dates day first.
+    pub(crate) fn plan(
+        op: Operation,
+        header: &[&str],
+        map: MapFile,
+        ext: Option<&str>,
+    ) -> Result<Plan> {
         let d = describe();
         let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
         Plan::new(PlanInput {

@@ -68,8 +68,8 @@ fn ranges(lines: &[u64]) -> Vec<(u64, u64)> {
     out
 }
 
-/// What was being sent when the run stopped: one part, or two Bulk jobs
-/// (the next is sent while the org still works on the one before).
+/// What was being sent when the run stopped: one part, or the Bulk jobs
+/// in flight (the next is sent while the org still works on those before).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(from = "Saved")]
 pub(crate) struct InFlight {

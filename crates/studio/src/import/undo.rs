@@ -42,11 +42,10 @@ struct Entry {
     before: Map<String, Value>,
 }
 
-/// The journal file, and one entry's bytes: an entry is made whole in
-/// memory and written at once, far cheaper than many small writes.
+/// The journal file, written a job's entries at a time (`entry` makes
+/// them).
 pub(crate) struct Journal {
     file: std::io::BufWriter<std::fs::File>,
-    entry: Vec<u8>,
 }
 
 /// Buffered in large pieces: a million-row import writes about 150 MB here.
@@ -56,7 +55,6 @@ impl Journal {
     fn new(f: std::fs::File) -> Journal {
         Journal {
             file: std::io::BufWriter::with_capacity(JOURNAL_BUFFER, f),
-            entry: Vec::with_capacity(256),
         }
     }
 
@@ -78,65 +76,9 @@ impl Journal {
         Ok(Journal::new(f))
     }
 
-    pub(crate) fn note(
-        &mut self,
-        plan: &Plan,
-        line: u64,
-        id: &str,
-        created: bool,
-        sent: Map<String, Value>,
-        found: &Existing,
-    ) -> Result<()> {
-        let did = match plan.operation {
-            Operation::Delete | Operation::HardDelete => Did::Deleted,
-            _ if created => Did::Created,
-            _ => Did::Updated,
-        };
-        // What was sent, but for the Id the record is known by.
-        let after = sent.iter().filter(|(k, _)| *k != "Id");
-        let mut before = Map::new();
-        if let (Did::Updated, Existing::Found { record, .. }) = (did, found) {
-            for (k, v) in after.clone() {
-                let field = match v {
-                    // A lookup set by external id: restore the Id it held.
-                    Value::Object(_) => plan
-                        .fields
-                        .iter()
-                        .find(|f| f.relationship.as_deref() == Some(k.as_str()))
-                        .map(|f| f.name.clone()),
-                    _ => Some(k.clone()),
-                };
-                if let Some(field) = field
-                    && plan.external_id.as_deref() != Some(field.as_str())
-                {
-                    before.insert(
-                        field.clone(),
-                        record.get(&field).cloned().unwrap_or(Value::Null),
-                    );
-                }
-            }
-        }
-        // Written as an Entry is read, field by field: a million-row
-        // import writes a million of these.
-        let out = &mut self.entry;
-        out.clear();
-        out.extend_from_slice(b"{\"line\":");
-        out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
-        out.extend_from_slice(b",\"id\":");
-        json::string(out, id)?;
-        out.extend_from_slice(match did {
-            Did::Created => b",\"did\":\"created\",\"after\":",
-            Did::Updated => b",\"did\":\"updated\",\"after\":",
-            Did::Deleted => b",\"did\":\"deleted\",\"after\":",
-        });
-        match did {
-            Did::Deleted => out.extend_from_slice(b"{}"),
-            _ => json::object(out, after)?,
-        }
-        out.extend_from_slice(b",\"before\":");
-        json::object(out, before.iter())?;
-        out.extend_from_slice(b"}\n");
-        self.file.write_all(&self.entry)?;
+    /// Appends entries `entry` made.
+    pub(crate) fn write(&mut self, entries: &[u8]) -> Result<()> {
+        self.file.write_all(entries)?;
         Ok(())
     }
 
@@ -144,6 +86,88 @@ impl Journal {
         self.file.flush()?;
         Ok(())
     }
+}
+
+/// What the journal keeps of a row about to be sent, appended to `out`
+/// as two JSON objects whose lengths are answered: the record as sent but
+/// for the Id it is known by (none for a delete), and the values an update
+/// replaces (none unless the record was found).
+pub(crate) fn images(
+    plan: &Plan,
+    sent: &Map<String, Value>,
+    found: &Existing,
+    out: &mut Vec<u8>,
+) -> Result<(usize, usize)> {
+    if matches!(plan.operation, Operation::Delete | Operation::HardDelete) {
+        return Ok((0, 0));
+    }
+    let start = out.len();
+    let after = sent.iter().filter(|(k, _)| *k != "Id");
+    json::object(out, after.clone())?;
+    let a = out.len() - start;
+    let Existing::Found { record, .. } = found else {
+        return Ok((a, 0));
+    };
+    if !matches!(plan.operation, Operation::Update | Operation::Upsert) {
+        return Ok((a, 0));
+    }
+    let mut before = Map::new();
+    for (k, v) in after {
+        let field = match v {
+            // A lookup set by external id: restore the Id it held.
+            Value::Object(_) => plan
+                .fields
+                .iter()
+                .find(|f| f.relationship.as_deref() == Some(k.as_str()))
+                .map(|f| f.name.clone()),
+            _ => Some(k.clone()),
+        };
+        if let Some(field) = field
+            && plan.external_id.as_deref() != Some(field.as_str())
+        {
+            before.insert(
+                field.clone(),
+                record.get(&field).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    json::object(out, before.iter())?;
+    Ok((a, out.len() - start - a))
+}
+
+/// Appends the journal's line for a record a row wrote: `after` and
+/// `before` as `images` made them (an empty one is written `{}`).
+pub(crate) fn entry(
+    out: &mut Vec<u8>,
+    operation: Operation,
+    created: bool,
+    line: u64,
+    id: &str,
+    after: &[u8],
+    before: &[u8],
+) -> Result<()> {
+    let did = match operation {
+        Operation::Delete | Operation::HardDelete => Did::Deleted,
+        _ if created => Did::Created,
+        _ => Did::Updated,
+    };
+    // Written as an Entry is read, field by field: a million-row import
+    // writes a million of these.
+    out.extend_from_slice(b"{\"line\":");
+    out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
+    out.extend_from_slice(b",\"id\":");
+    json::string(out, id)?;
+    let (did, after, before) = match did {
+        Did::Created => (&b",\"did\":\"created\",\"after\":"[..], after, &b""[..]),
+        Did::Updated => (&b",\"did\":\"updated\",\"after\":"[..], after, before),
+        Did::Deleted => (&b",\"did\":\"deleted\",\"after\":"[..], &b""[..], &b""[..]),
+    };
+    out.extend_from_slice(did);
+    out.extend_from_slice(if after.is_empty() { b"{}" } else { after });
+    out.extend_from_slice(b",\"before\":");
+    out.extend_from_slice(if before.is_empty() { b"{}" } else { before });
+    out.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 /// The fields to read back to see whether a record still holds what the
