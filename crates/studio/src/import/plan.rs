@@ -177,6 +177,38 @@ pub struct Plan {
     pub date_format: DateFormat,
     pub time_zone: chrono_tz::Tz,
     pub insert_nulls: bool,
+    /// Each field's kind of value (`kinds[i]` is `fields[i]`'s), and the
+    /// fields an insert must set: worked out once, not for every row.
+    kinds: Vec<Kind>,
+    required: Vec<usize>,
+}
+
+/// How a cell becomes a field's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Boolean,
+    Int,
+    Number,
+    Date,
+    DateTime,
+    Id,
+    Picklist,
+    Text,
+}
+
+impl Kind {
+    fn of(f: &FieldMeta) -> Kind {
+        match f.ftype.as_str() {
+            "boolean" => Kind::Boolean,
+            "int" => Kind::Int,
+            "double" | "currency" | "percent" => Kind::Number,
+            "date" => Kind::Date,
+            "datetime" => Kind::DateTime,
+            "reference" | "id" => Kind::Id,
+            "picklist" if f.restricted => Kind::Picklist,
+            _ => Kind::Text,
+        }
+    }
 }
 
 /// `Billing_City__c`, `billing city` and `BillingCity` alike.
@@ -415,9 +447,15 @@ impl Plan {
         let external_id = key_field
             .filter(|_| op == Operation::Upsert)
             .map(|i| fields[i].name.clone());
+        let kinds = fields.iter().map(Kind::of).collect();
+        let required = (0..fields.len())
+            .filter(|&i| fields[i].required())
+            .collect();
         Ok(Plan {
             object: input.object.to_string(),
             operation: op,
+            kinds,
+            required,
             fields,
             columns,
             constants,
@@ -457,7 +495,7 @@ impl Plan {
                         }
                         continue;
                     }
-                    match self.coerce(f, value) {
+                    match self.coerce(*i, value) {
                         Ok(v) => {
                             out.insert(f.name.clone(), v);
                         }
@@ -480,7 +518,7 @@ impl Plan {
         }
         for (i, value) in &self.constants {
             let f = &self.fields[*i];
-            match self.coerce(f, value) {
+            match self.coerce(*i, value) {
                 Ok(v) => {
                     out.insert(f.name.clone(), v);
                 }
@@ -488,7 +526,7 @@ impl Plan {
             }
         }
         if self.operation == Operation::Insert {
-            for f in self.fields.iter().filter(|f| f.required()) {
+            for f in self.required.iter().map(|&i| &self.fields[i]) {
                 let given = out.contains_key(&f.name)
                     || f.relationship.as_ref().is_some_and(|r| out.contains_key(r));
                 if !given {
@@ -517,20 +555,21 @@ impl Plan {
         }
     }
 
-    fn coerce(&self, f: &FieldMeta, value: &str) -> std::result::Result<Value, String> {
+    fn coerce(&self, field: usize, value: &str) -> std::result::Result<Value, String> {
+        let f = &self.fields[field];
         let text = || Value::String(value.to_string());
-        match f.ftype.as_str() {
-            "boolean" => match value.to_ascii_lowercase().as_str() {
+        match self.kinds[field] {
+            Kind::Boolean => match value.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
                 "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
                 _ => Err(format!("{value:?} is not true or false")),
             },
-            "int" => value
+            Kind::Int => value
                 .replace([',', ' '], "")
                 .parse::<i64>()
                 .map(Value::from)
                 .map_err(|_| format!("{value:?} is not a whole number")),
-            "double" | "currency" | "percent" => value
+            Kind::Number => value
                 .replace([',', ' '], "")
                 .parse::<f64>()
                 .ok()
@@ -538,7 +577,7 @@ impl Plan {
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
                 .ok_or_else(|| format!("{value:?} is not a number")),
-            "date" => parse_date(value, self.date_format)
+            Kind::Date => parse_date(value, self.date_format)
                 .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
                 .ok_or_else(|| {
                     format!(
@@ -546,7 +585,7 @@ impl Plan {
                         date_hint(self.date_format)
                     )
                 }),
-            "datetime" => parse_datetime(value, self.date_format, self.time_zone)
+            Kind::DateTime => parse_datetime(value, self.date_format, self.time_zone)
                 .map(|t| Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()))
                 .ok_or_else(|| {
                     format!(
@@ -554,7 +593,7 @@ impl Plan {
                         date_hint(self.date_format)
                     )
                 }),
-            "reference" | "id" => {
+            Kind::Id => {
                 if (value.len() == 15 || value.len() == 18)
                     && value.bytes().all(|b| b.is_ascii_alphanumeric())
                 {
@@ -565,7 +604,7 @@ impl Plan {
                     ))
                 }
             }
-            "picklist" if f.restricted => f
+            Kind::Picklist => f
                 .picklist
                 .iter()
                 .find(|p| p.eq_ignore_ascii_case(value))
@@ -577,8 +616,8 @@ impl Plan {
                     )
                 }),
             // A string no longer in bytes than the limit is within it.
-            _ if f.length == 0 || value.len() <= f.length => Ok(text()),
-            _ => {
+            Kind::Text if f.length == 0 || value.len() <= f.length => Ok(text()),
+            Kind::Text => {
                 let n = value.chars().count();
                 if n > f.length {
                     Err(format!("{n} characters, at most {}", f.length))
