@@ -168,6 +168,10 @@ impl RunHost for Bar {
         );
         let _ = err.flush();
     }
+
+    fn shows_total(&self) -> bool {
+        self.terminal
+    }
 }
 
 /// The summary as the contract prints it, and the exit status it means.

@@ -110,6 +110,12 @@ pub struct RunProgress {
 /// a bar on a terminal, the desktop app sends events, tests record.
 pub trait RunHost: Send + Sync {
     fn progress(&self, progress: &RunProgress);
+
+    /// Whether the host shows how many rows a run has in all: an import
+    /// reads its whole file once more to count them.
+    fn shows_total(&self) -> bool {
+        true
+    }
 }
 
 /// A host that shows nothing.
@@ -117,6 +123,10 @@ pub struct QuietHost;
 
 impl RunHost for QuietHost {
     fn progress(&self, _: &RunProgress) {}
+
+    fn shows_total(&self) -> bool {
+        false
+    }
 }
 
 /// Asks a run to stop after the requests it has in flight.

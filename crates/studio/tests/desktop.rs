@@ -1,6 +1,7 @@
 //! What the desktop screens call: schema, the SOQL console's pages, the
-//! built-in playground, settings and cancelling a sign-in. Against the
-//! emulator and the real keychain (scripts/test.sh starts gnome-keyring).
+//! built-in playground, settings, cancelling a sign-in and an import's
+//! progress. Against the emulator and the real keychain (scripts/test.sh
+//! starts gnome-keyring).
 
 mod common;
 
@@ -384,4 +385,65 @@ async fn a_new_console_query_stops_the_one_before() {
     assert!(fetched < 10, "the replaced query fetched {fetched} pages");
     drop(org);
     let _ = std::fs::remove_dir_all(home);
+}
+
+/// A host that keeps what each progress event said of the total.
+struct Totals {
+    shows: bool,
+    seen: std::sync::Mutex<Vec<Option<u64>>>,
+}
+
+impl studio::runs::RunHost for Totals {
+    fn progress(&self, p: &studio::runs::RunProgress) {
+        self.seen.lock().unwrap().push(p.rows_total);
+    }
+
+    fn shows_total(&self) -> bool {
+        self.shows
+    }
+}
+
+#[tokio::test]
+async fn an_import_counts_its_rows_only_for_a_host_that_shows_the_total() {
+    let (_org, studio, home) = connected("import-totals").await;
+    let file = home.join("contacts.csv");
+    let mut csv = String::from("LastName,Email\n");
+    for i in 0..30 {
+        csv.push_str(&format!("Total{i},total{i}@example.com\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    for shows in [true, false] {
+        let mut spec = studio::import::ImportSpec::new(
+            "Org",
+            "Contact",
+            studio::import::plan::Operation::Insert,
+            file.clone(),
+        );
+        spec.api = studio::import::Api::Rest;
+        spec.batch_size = 5;
+        let host = Totals {
+            shows,
+            seen: Default::default(),
+        };
+        let summary = studio
+            .import(&spec, &host, &Default::default(), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(summary.succeeded, 30);
+        let seen = host.seen.into_inner().unwrap();
+        let (last, during) = seen.split_last().unwrap();
+        assert_eq!(*last, Some(30), "the end always says how many");
+        assert!(during.len() >= 5, "a checkpoint a batch: {seen:?}");
+        if shows {
+            assert!(
+                during.contains(&Some(30)),
+                "counted beside the run: {seen:?}"
+            );
+        } else {
+            assert!(
+                during.iter().all(Option::is_none),
+                "never counted: {seen:?}"
+            );
+        }
+    }
 }

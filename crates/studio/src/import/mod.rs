@@ -740,8 +740,12 @@ struct Sink<'a> {
 struct RowCount(std::sync::Arc<std::sync::OnceLock<u64>>);
 
 impl RowCount {
-    fn start(spec: &ImportSpec) -> RowCount {
+    /// Counted only when `wanted` (the host shows the total).
+    fn start(spec: &ImportSpec, wanted: bool) -> RowCount {
         let counted = std::sync::Arc::new(std::sync::OnceLock::new());
+        if !wanted {
+            return RowCount(counted);
+        }
         let (file, encoding, delimiter) = (spec.file.clone(), spec.encoding, spec.delimiter);
         let set = counted.clone();
         std::thread::spawn(move || {
@@ -872,7 +876,7 @@ impl Studio {
             time_zone,
             insert_nulls: spec.insert_nulls,
         })?);
-        let total = RowCount::start(spec);
+        let total = RowCount::start(spec, host.shows_total());
         let (run, resume) = match resume {
             Some(r) => (r.handle, Some((r.settled, r.in_flight, r.before))),
             None => (
@@ -1202,14 +1206,14 @@ impl Studio {
             }
             if bulk {
                 // Sent while the org still works on the jobs before: all
-                // are in flight until settled.
-                let mark = |job: Option<&str>| {
+                // are in flight until settled. A part is marked once its
+                // job is open: until its data is sent, a resume sends its
+                // rows again whether they are marked or not.
+                let on_job = |job: &str| {
                     let mut parts = in_flight_parts(&stuck, &outstanding);
-                    parts.push((&lines[..], job));
+                    parts.push((&lines[..], Some(job)));
                     resume::mark_in_flight(&folder, &parts)
                 };
-                mark(None)?;
-                let on_job = |job: &str| mark(Some(job));
                 match self
                     .launch_bulk_part(&client, &plan, &sending, &on_job)
                     .await
