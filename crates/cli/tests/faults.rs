@@ -26,6 +26,77 @@ fn a_bulk_upsert_under_faults_writes_every_row_once_and_exactly() {
     upsert_under_faults("bulk", "jobs");
 }
 
+/// A job closed by the org whose answer was lost: the close sent again
+/// finds the job past Open (409). The org processed the job, so its rows
+/// are written, not reported unsent (a resume would then insert them
+/// twice).
+#[test]
+fn a_bulk_insert_whose_close_answer_is_lost_writes_every_row_once() {
+    let rows = 20_000;
+    let home = temp("faults-lost-close");
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("contacts.csv");
+    let mut csv = String::from("LastName,Email\n");
+    for n in 0..rows {
+        csv.push_str(&format!("Closed {n},c{n}@example.com\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"rules": [
+            {"route": "jobs", "method": "PATCH", "kind": "resetAfter", "times": 1}
+        ]}),
+    );
+    let o = syncstudio(
+        &home,
+        &[
+            "import",
+            "Play",
+            "--object",
+            "Contact",
+            "--operation",
+            "insert",
+            "--api",
+            "bulk",
+            "--format",
+            "json",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(text(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{s} {}", text(&o.stderr));
+    assert_eq!(
+        (s["succeeded"].as_u64(), s["created"].as_u64()),
+        (Some(rows), Some(rows))
+    );
+    let ok = sf_rows(s["success_file"].as_str().unwrap());
+    assert_eq!(
+        ok.iter().copied().collect::<BTreeSet<_>>(),
+        (2..rows + 2).collect::<BTreeSet<_>>()
+    );
+    let o = syncstudio(
+        &home,
+        &[
+            "query",
+            "Play",
+            "SELECT Id FROM Contact WHERE LastName LIKE 'Closed %'",
+            "--format",
+            "json",
+        ],
+    );
+    let in_org: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        in_org.as_array().unwrap().len() as u64,
+        rows,
+        "each row once"
+    );
+}
+
 fn upsert_under_faults(api: &str, route: &str) {
     let rows: u64 = std::env::var("SYNCSTUDIO_FAULT_ROWS")
         .ok()

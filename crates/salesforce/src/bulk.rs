@@ -181,6 +181,23 @@ impl Client {
         Ok(())
     }
 
+    /// Closes a job's upload (`UploadComplete`), after which the org
+    /// processes it. A close whose answer was lost is sent again, and then
+    /// finds the job past Open (409): the org is asked, and a job it has
+    /// closed is closed.
+    pub async fn bulk_close(&self, job_id: &str) -> Result<()> {
+        match self.bulk_set_state(job_id, "UploadComplete").await {
+            Err(refused @ Error::Api { status: 409, .. }) => {
+                let info = self.job_info("ingest", job_id).await?;
+                match info["state"].as_str() {
+                    Some("UploadComplete" | "InProgress" | "JobComplete" | "Failed") => Ok(()),
+                    _ => Err(refused),
+                }
+            }
+            closed => closed,
+        }
+    }
+
     /// Waits for a job to end and answers how it went.
     pub async fn bulk_wait(&self, job_id: &str, timeout: Duration) -> Result<JobOutcome> {
         let info = self.wait_job("ingest", job_id, timeout).await?;
@@ -205,7 +222,7 @@ impl Client {
         for part in split_csv(csv_data, UPLOAD_LIMIT)? {
             let id = self.bulk_create_job(spec, line_ending).await?;
             self.bulk_upload(&id, &part).await?;
-            self.bulk_set_state(&id, "UploadComplete").await?;
+            self.bulk_close(&id).await?;
             outcomes.push(self.bulk_wait(&id, spec.timeout).await?);
         }
         Ok(outcomes)

@@ -1687,7 +1687,7 @@ impl Studio {
                 }
             }
         };
-        client.bulk_set_state(&job, "UploadComplete").await?;
+        client.bulk_close(&job).await?;
         Ok((job, columns, keys))
     }
 
