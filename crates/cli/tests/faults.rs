@@ -33,15 +33,10 @@ fn a_bulk_upsert_under_faults_writes_every_row_once_and_exactly() {
 #[test]
 fn a_bulk_insert_whose_close_answer_is_lost_writes_every_row_once() {
     let rows = 20_000;
-    let home = temp("faults-lost-close");
-    let org = playground(&home);
-    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    let file = home.join("contacts.csv");
-    let mut csv = String::from("LastName,Email\n");
-    for n in 0..rows {
-        csv.push_str(&format!("Closed {n},c{n}@example.com\n"));
-    }
-    std::fs::write(&file, csv).unwrap();
+    let (home, org, file) =
+        connected_with_contacts("faults-lost-close", "LastName,Email", rows, |n| {
+            format!("Closed {n},c{n}@example.com")
+        });
     control(
         &org.url,
         "POST",
@@ -97,21 +92,39 @@ fn a_bulk_insert_whose_close_answer_is_lost_writes_every_row_once() {
     );
 }
 
+/// A playground connected as `Play`, and a CSV of `rows` contacts under
+/// `header` (row n as `line` writes it) in a home of its own.
+fn connected_with_contacts(
+    tag: &str,
+    header: &str,
+    rows: u64,
+    line: impl Fn(u64) -> String,
+) -> (std::path::PathBuf, Playground, std::path::PathBuf) {
+    let home = temp(tag);
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("contacts.csv");
+    let mut csv = format!("{header}\n");
+    for n in 0..rows {
+        csv.push_str(&line(n));
+        csv.push('\n');
+    }
+    std::fs::write(&file, csv).unwrap();
+    (home, org, file)
+}
+
 fn upsert_under_faults(api: &str, route: &str) {
     let rows: u64 = std::env::var("SYNCSTUDIO_FAULT_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let home = temp(&format!("faults-{api}"));
-    let org = playground(&home);
-    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let (home, org, file) = connected_with_contacts(
+        &format!("faults-{api}"),
+        "ERP_Id__c,LastName,Email",
+        rows,
+        |n| format!("F-{n},Fault {n},f{n}@example.com"),
+    );
     seed_erp_id(&org.url, &["Contact"]);
-    let file = home.join("contacts.csv");
-    let mut csv = String::from("ERP_Id__c,LastName,Email\n");
-    for n in 0..rows {
-        csv.push_str(&format!("F-{n},Fault {n},f{n}@example.com\n"));
-    }
-    std::fs::write(&file, csv).unwrap();
     control(
         &org.url,
         "POST",
