@@ -84,17 +84,13 @@ impl Settled {
             RowOutcome::Done(r) => r,
             RowOutcome::Unknown(why) => {
                 self.unknown_rows += 1;
-                self.unknown.extend_from_slice(row.prefix);
-                field(&mut self.unknown, why.as_bytes());
-                self.unknown.push(b'\n');
+                with_reason(&mut self.unknown, row.prefix, &why);
                 return Ok(());
             }
         };
         if !r.success {
             self.failed += 1;
-            self.error.extend_from_slice(row.prefix);
-            field(&mut self.error, record_errors(&r).as_bytes());
-            self.error.push(b'\n');
+            with_reason(&mut self.error, row.prefix, &record_errors(&r));
             return Ok(());
         }
         self.succeeded += 1;
@@ -122,6 +118,13 @@ impl Settled {
         }
         Ok(())
     }
+}
+
+/// A row's line in the error or unknown file: its prefix, then why.
+fn with_reason(out: &mut Vec<u8>, prefix: &[u8], why: &str) {
+    out.extend_from_slice(prefix);
+    field(out, why.as_bytes());
+    out.push(b'\n');
 }
 
 /// Whether Salesforce left the row unwritten for a lock held elsewhere.
