@@ -482,6 +482,18 @@ impl Plan {
 
     pub fn record(&self, cells: &[String]) -> std::result::Result<Map<String, Value>, String> {
         let mut out = Map::with_capacity(self.columns.len() + self.constants.len());
+        self.values(cells, &mut out)?;
+        Ok(out)
+    }
+
+    /// Hands `out` the values one row sets, in the order a record lists
+    /// them, or answers why the row cannot be sent. `record` keeps them as
+    /// a JSON record; a Bulk insert packs them as bytes (`pack`).
+    pub(crate) fn values<'a>(
+        &'a self,
+        cells: &'a [String],
+        out: &mut impl Values<'a>,
+    ) -> std::result::Result<(), String> {
         let mut problems = vec![];
         for (col, cell) in self.columns.iter().zip(cells) {
             let value = cell.trim();
@@ -491,14 +503,12 @@ impl Plan {
                     let f = &self.fields[*i];
                     if value.is_empty() {
                         if self.insert_nulls && self.operation != Operation::Insert {
-                            out.insert(f.name.clone(), Value::Null);
+                            out.set(&f.name, Val::Json(Value::Null));
                         }
                         continue;
                     }
                     match self.coerce(*i, value) {
-                        Ok(v) => {
-                            out.insert(f.name.clone(), v);
-                        }
+                        Ok(v) => out.set(&f.name, v),
                         Err(why) => problems.push(format!("{} ({}): {why}", col.header, f.name)),
                     }
                 }
@@ -510,25 +520,20 @@ impl Plan {
                     if value.is_empty() {
                         continue;
                     }
-                    let mut parent = Map::new();
-                    parent.insert(parent_field.clone(), Value::String(value.to_string()));
-                    out.insert(relationship.clone(), Value::Object(parent));
+                    out.set(relationship, Val::Parent(parent_field, value));
                 }
             }
         }
         for (i, value) in &self.constants {
             let f = &self.fields[*i];
             match self.coerce(*i, value) {
-                Ok(v) => {
-                    out.insert(f.name.clone(), v);
-                }
+                Ok(v) => out.set(&f.name, v),
                 Err(why) => problems.push(format!("constant {}: {why}", f.name)),
             }
         }
         if self.operation == Operation::Insert {
             for f in self.required.iter().map(|&i| &self.fields[i]) {
-                let given = out.contains_key(&f.name)
-                    || f.relationship.as_ref().is_some_and(|r| out.contains_key(r));
+                let given = out.has(&f.name) || f.relationship.as_ref().is_some_and(|r| out.has(r));
                 if !given {
                     problems.push(format!("{}: required on create, and empty", f.name));
                 }
@@ -544,30 +549,30 @@ impl Plan {
                     "{}: empty, so no record can be found",
                     self.columns[k].header
                 ));
-            } else if !out.contains_key(name) && name == "Id" {
-                out.insert("Id".into(), Value::String(cells[k].trim().to_string()));
+            } else if !out.has(name) && name == "Id" {
+                out.set("Id", Val::Text(std::borrow::Cow::Borrowed(cells[k].trim())));
             }
         }
         if problems.is_empty() {
-            Ok(out)
+            Ok(())
         } else {
             Err(problems.join("; "))
         }
     }
 
-    fn coerce(&self, field: usize, value: &str) -> std::result::Result<Value, String> {
+    fn coerce<'a>(&'a self, field: usize, value: &'a str) -> std::result::Result<Val<'a>, String> {
         let f = &self.fields[field];
-        let text = || Value::String(value.to_string());
+        let text = || Val::Text(std::borrow::Cow::Borrowed(value));
         match self.kinds[field] {
             Kind::Boolean => match value.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
-                "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
+                "true" | "yes" | "y" | "1" => Ok(Val::Json(Value::Bool(true))),
+                "false" | "no" | "n" | "0" => Ok(Val::Json(Value::Bool(false))),
                 _ => Err(format!("{value:?} is not true or false")),
             },
             Kind::Int => value
                 .replace([',', ' '], "")
                 .parse::<i64>()
-                .map(Value::from)
+                .map(|n| Val::Json(Value::from(n)))
                 .map_err(|_| format!("{value:?} is not a whole number")),
             Kind::Number => value
                 .replace([',', ' '], "")
@@ -575,10 +580,10 @@ impl Plan {
                 .ok()
                 .filter(|n| n.is_finite())
                 .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
+                .map(|n| Val::Json(Value::Number(n)))
                 .ok_or_else(|| format!("{value:?} is not a number")),
             Kind::Date => parse_date(value, self.date_format)
-                .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+                .map(|d| Val::Text(d.format("%Y-%m-%d").to_string().into()))
                 .ok_or_else(|| {
                     format!(
                         "{value:?} is not a date in {} form",
@@ -586,7 +591,7 @@ impl Plan {
                     )
                 }),
             Kind::DateTime => parse_datetime(value, self.date_format, self.time_zone)
-                .map(|t| Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()))
+                .map(|t| Val::Text(t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string().into()))
                 .ok_or_else(|| {
                     format!(
                         "{value:?} is not a date and time in {} form",
@@ -608,7 +613,7 @@ impl Plan {
                 .picklist
                 .iter()
                 .find(|p| p.eq_ignore_ascii_case(value))
-                .map(|p| Value::String(p.clone()))
+                .map(|p| Val::Text(p.as_str().into()))
                 .ok_or_else(|| {
                     format!(
                         "{value:?} is not one of its values ({})",
@@ -626,6 +631,48 @@ impl Plan {
                 }
             }
         }
+    }
+}
+
+/// A value a row sets, as `Plan::values` hands it over: text borrowed
+/// from the row or the plan where it can be.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    /// A boolean, a number, or null.
+    Json(Value),
+    /// A lookup by the parent's external id: its field, and the value.
+    Parent(&'a str, &'a str),
+}
+
+impl Val<'_> {
+    pub(crate) fn into_json(self) -> Value {
+        match self {
+            Val::Text(t) => Value::String(t.into_owned()),
+            Val::Json(v) => v,
+            Val::Parent(field, value) => {
+                let mut parent = Map::new();
+                parent.insert(field.to_string(), Value::String(value.to_string()));
+                Value::Object(parent)
+            }
+        }
+    }
+}
+
+/// What takes a row's values (`Plan::values`): a value set again replaces
+/// the one before, where it was.
+pub(crate) trait Values<'a> {
+    fn set(&mut self, name: &'a str, value: Val<'a>);
+    fn has(&self, name: &str) -> bool;
+}
+
+impl<'a> Values<'a> for Map<String, Value> {
+    fn set(&mut self, name: &'a str, value: Val<'a>) {
+        self.insert(name.to_string(), value.into_json());
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.contains_key(name)
     }
 }
 
