@@ -1,4 +1,4 @@
-//! An upsert through a hostile network and a busy org: HTTP 500s, 503s
+//! An upsert (and a Bulk insert) through a hostile network and a busy org: HTTP 500s, 503s
 //! with Retry-After, connections reset before and after the org handled
 //! the request, row locks, and every session expiring mid-run. Every row
 //! must end in exactly one result file, no record twice, values exact.
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
-    upsert_under_faults("rest", "composite");
+    under_faults("rest", "composite", "upsert");
 }
 
 /// The same over Bulk API 2.0, with the faults on every jobs endpoint:
@@ -23,7 +23,14 @@ fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
 /// Rows a job failed with UNABLE_TO_LOCK_ROW go in a later job.
 #[test]
 fn a_bulk_upsert_under_faults_writes_every_row_once_and_exactly() {
-    upsert_under_faults("bulk", "jobs");
+    under_faults("bulk", "jobs", "upsert");
+}
+
+/// A Bulk insert under the same faults: its rows are packed as they are
+/// read, and those a row lock held go in a later job as records.
+#[test]
+fn a_bulk_insert_under_faults_writes_every_row_once_and_exactly() {
+    under_faults("bulk", "jobs", "insert");
 }
 
 /// A job closed by the org whose answer was lost: the close sent again
@@ -113,13 +120,13 @@ fn connected_with_contacts(
     (home, org, file)
 }
 
-fn upsert_under_faults(api: &str, route: &str) {
+fn under_faults(api: &str, route: &str, operation: &str) {
     let rows: u64 = std::env::var("SYNCSTUDIO_FAULT_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let (home, org, file) = connected_with_contacts(
-        &format!("faults-{api}"),
+        &format!("faults-{api}-{operation}"),
         "ERP_Id__c,LastName,Email",
         rows,
         |n| format!("F-{n},Fault {n},f{n}@example.com"),
@@ -151,9 +158,7 @@ fn upsert_under_faults(api: &str, route: &str) {
             "--object",
             "Contact",
             "--operation",
-            "upsert",
-            "--external-id",
-            "ERP_Id__c",
+            operation,
             "--api",
             api,
             "--format",
@@ -161,6 +166,11 @@ fn upsert_under_faults(api: &str, route: &str) {
             "--file",
         ])
         .arg(&file)
+        .args(if operation == "upsert" {
+            &["--external-id", "ERP_Id__c"][..]
+        } else {
+            &[]
+        })
         .env("SYNCSTUDIO_HOME", &home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -193,7 +203,7 @@ fn upsert_under_faults(api: &str, route: &str) {
     assert_eq!(all.len() as u64, rows, "no row twice");
     assert!(
         unknown.is_empty(),
-        "an upsert is safe to send again: nothing unknown"
+        "an upsert is safe to send again, a Bulk job is read back: nothing unknown"
     );
     assert!(
         bad.len() as u64 * 1000 <= rows,

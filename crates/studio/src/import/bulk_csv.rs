@@ -96,13 +96,13 @@ pub(crate) fn cells<'a>(
 /// job holds at most thousands of rows against 2^128 keys).
 pub(crate) type Key = u128;
 
-struct KeyHasher(
+pub(crate) struct KeyHasher(
     foldhash::fast::FoldHasher<'static>,
     foldhash::fast::FoldHasher<'static>,
 );
 
 impl KeyHasher {
-    fn new() -> KeyHasher {
+    pub(crate) fn new() -> KeyHasher {
         static SEEDS: [foldhash::fast::FixedState; 2] = [
             foldhash::fast::FixedState::with_seed(0x5ca1_ab1e_0dd5_eed1),
             foldhash::fast::FixedState::with_seed(0x0b57_ac1e_c0ff_ee42),
@@ -110,12 +110,12 @@ impl KeyHasher {
         KeyHasher(SEEDS[0].build_hasher(), SEEDS[1].build_hasher())
     }
 
-    fn cell(&mut self, c: &str) {
+    pub(crate) fn cell(&mut self, c: &str) {
         c.hash(&mut self.0);
         c.hash(&mut self.1);
     }
 
-    fn finish(&self) -> Key {
+    pub(crate) fn finish(&self) -> Key {
         (u128::from(self.0.finish()) << 64) | u128::from(self.1.finish())
     }
 }

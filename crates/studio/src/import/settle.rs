@@ -120,6 +120,14 @@ impl Settled {
     }
 }
 
+impl Settled {
+    /// A row refused before it was sent: to the error file, with why.
+    pub(crate) fn refused(&mut self, row: Ready<'_>, why: &str) {
+        self.failed += 1;
+        with_reason(&mut self.error, row.prefix, why);
+    }
+}
+
 /// A row's line in the error or unknown file: its prefix, then why.
 fn with_reason(out: &mut Vec<u8>, prefix: &[u8], why: &str) {
     out.extend_from_slice(prefix);
@@ -133,11 +141,12 @@ pub(crate) fn locked(answer: &RowOutcome) -> bool {
 }
 
 /// A Bulk job's rows while it runs, each as `Ready` holds it.
+#[derive(Default)]
 pub(crate) struct Sent {
-    lines: Vec<u64>,
-    bytes: Vec<u8>,
+    pub(super) lines: Vec<u64>,
+    pub(super) bytes: Vec<u8>,
     /// Where each row's prefix, after and before end in `bytes`.
-    ends: Vec<[usize; 3]>,
+    pub(super) ends: Vec<[usize; 3]>,
 }
 
 impl Sent {
@@ -164,6 +173,15 @@ impl Sent {
             sent.ends.push([p, p + a, p + a + b]);
         }
         Ok(sent)
+    }
+
+    /// Appends `other`'s rows after these.
+    pub(crate) fn append(&mut self, other: Sent) {
+        let shift = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.lines.extend_from_slice(&other.lines);
+        self.ends
+            .extend(other.ends.iter().map(|e| e.map(|end| end + shift)));
     }
 
     pub(crate) fn ready(&self, i: usize) -> Ready<'_> {

@@ -7,7 +7,7 @@
 //! is a conflict, left alone unless forced.
 
 use super::lookup::{self, Existing};
-use super::plan::{Operation, Plan};
+use super::plan::{Operation, Plan, Val};
 use crate::Studio;
 use crate::error::{Error, Result};
 use crate::runs::{Cancel, NewRun, RunHost, RunProgress, RunStatus, RunSummary};
@@ -133,6 +133,35 @@ pub(crate) fn images(
     }
     json::object(out, before.iter())?;
     Ok((a, out.len() - start - a))
+}
+
+/// The after image `images` makes, from a row's values as
+/// `Plan::values` hands them (the same bytes as from its record).
+pub(crate) fn after_image<'v>(
+    out: &mut Vec<u8>,
+    values: impl Iterator<Item = (&'v str, &'v Val<'v>)>,
+) -> Result<()> {
+    out.push(b'{');
+    for (i, (name, v)) in values.filter(|(k, _)| *k != "Id").enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::string(out, name)?;
+        out.push(b':');
+        match v {
+            Val::Text(t) => json::string(out, t)?,
+            Val::Json(v) => json::value(out, v)?,
+            Val::Parent(field, value) => {
+                out.push(b'{');
+                json::string(out, field)?;
+                out.push(b':');
+                json::string(out, value)?;
+                out.push(b'}');
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// Appends the journal's line for a record a row wrote: `after` and
