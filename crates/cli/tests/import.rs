@@ -7,7 +7,7 @@ use common::*;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn summary(o: &std::process::Output) -> serde_json::Value {
@@ -332,15 +332,7 @@ fn file_and_mapping_problems_stop_before_a_run() {
 
 #[test]
 fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
-    let home = temp("import-stop");
-    let org = playground(&home);
-    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
-    let file = home.join("leads.csv");
-    let mut csv = String::from("LastName,Company\n");
-    for i in 0..1_000 {
-        csv.push_str(&format!("Lead {i},Stop Co\n"));
-    }
-    std::fs::write(&file, csv).unwrap();
+    let (home, org, file) = leads_to_stop("import-stop", 1_000);
     // Each collection call takes 400 ms.
     control(
         &org.url,
@@ -349,104 +341,144 @@ fn a_stopped_import_accounts_for_every_row_and_a_killed_one_is_interrupted() {
         serde_json::json!({"route": "composite", "kind": "latency", "latencyMs": 400}),
     );
     for (signal, status) in [("-INT", "cancelled"), ("-KILL", "interrupted")] {
-        let mut child = Command::new(BIN)
-            .args([
-                "import",
-                "Play",
-                "--object",
-                "Lead",
-                "--operation",
-                "insert",
-                "--batch-size",
-                "50",
-                "--format",
-                "json",
-                "--file",
-            ])
-            .arg(&file)
-            .env("SYNCSTUDIO_HOME", &home)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let run = first.trim().strip_prefix("run ").unwrap().to_string();
-        // Stop it once some rows are written (however slow the machine).
-        let ok = home.join("runs").join(&run).join("success.csv");
-        let started = std::time::Instant::now();
-        while std::fs::read_to_string(&ok)
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-            < 2
-        {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(60),
-                "no row written"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-        child.wait().unwrap();
-        let show = syncstudio(&home, &["runs", "show", &run, "--format", "json"]);
-        let s: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
-        assert_eq!(s["status"], status, "{rest}");
-        if status == "cancelled" {
-            assert_eq!(s["rows"], 1000);
-            let sent: BTreeSet<u64> = sf_rows(s["success_file"].as_str().unwrap())
-                .into_iter()
-                .collect();
-            let not_sent: BTreeSet<u64> = sf_rows(s["error_file"].as_str().unwrap())
-                .into_iter()
-                .collect();
-            assert!(!sent.is_empty() && !not_sent.is_empty());
-            assert!(sent.is_disjoint(&not_sent));
-            assert_eq!(
-                sent.len() + not_sent.len(),
-                1000,
-                "every row in exactly one file"
-            );
-            let count = syncstudio(
-                &home,
-                &[
-                    "query",
-                    "Play",
-                    "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
-                ],
-            );
-            assert_eq!(
-                text(&count.stdout).trim(),
-                sent.len().to_string(),
-                "the org holds exactly the rows reported sent"
-            );
-            assert!(column(s["error_file"].as_str().unwrap(), "sf__Error")[0].contains("not sent"));
-            // A cancelled run can be resumed: the rows not sent go now.
-            let o = syncstudio(&home, &["runs", "resume", &run, "--format", "json"]);
-            assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-            let done = summary(&o);
-            assert_eq!(
-                (done["status"].as_str(), done["succeeded"].as_u64()),
-                (Some("completed"), Some(1000))
-            );
-            let count = syncstudio(
-                &home,
-                &[
-                    "query",
-                    "Play",
-                    "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
-                ],
-            );
-            assert_eq!(text(&count.stdout).trim(), "1000");
-        }
+        stop_import(&home, &file, 1_000, &["--batch-size", "50"], signal, status);
     }
     drop(org);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A Bulk insert cancelled between jobs: its rows are packed as read, and
+/// those not sent go to the error file, to be sent by a resume.
+#[test]
+fn a_cancelled_bulk_insert_accounts_for_every_row() {
+    let rows = 60_000;
+    let (home, org, file) = leads_to_stop("import-stop-bulk", rows);
+    // Each Bulk call takes 100 ms.
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"route": "jobs", "kind": "latency", "latencyMs": 100}),
+    );
+    stop_import(&home, &file, rows, &["--api", "bulk"], "-INT", "cancelled");
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A playground connected as `Play`, and a CSV of `rows` Leads of the
+/// company "Stop Co".
+fn leads_to_stop(tag: &str, rows: u64) -> (PathBuf, Playground, PathBuf) {
+    let home = temp(tag);
+    let org = playground(&home);
+    assert!(add_quick(&home, "Play", &org.url, &[]).status.success());
+    let file = home.join("leads.csv");
+    let mut csv = String::from("LastName,Company\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Lead {i},Stop Co\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    (home, org, file)
+}
+
+/// Imports `file` (Leads of "Stop Co"), stops the run with `signal` once
+/// some rows are written and checks it ended `status`; a cancelled run
+/// has every row in exactly one result file, the org exactly the rows
+/// reported sent, and its resume sends the rest.
+fn stop_import(home: &Path, file: &Path, rows: u64, args: &[&str], signal: &str, status: &str) {
+    let mut child = Command::new(BIN)
+        .args([
+            "import",
+            "Play",
+            "--object",
+            "Lead",
+            "--operation",
+            "insert",
+            "--format",
+            "json",
+            "--file",
+        ])
+        .arg(file)
+        .args(args)
+        .env("SYNCSTUDIO_HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let run = first.trim().strip_prefix("run ").unwrap().to_string();
+    // Stop it once some rows are written (however slow the machine).
+    let ok = home.join("runs").join(&run).join("success.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&ok)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no row written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    child.wait().unwrap();
+    let show = syncstudio(home, &["runs", "show", &run, "--format", "json"]);
+    let s: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(s["status"], status, "{rest}");
+    if status == "cancelled" {
+        assert_eq!(s["rows"], rows);
+        let sent: BTreeSet<u64> = sf_rows(s["success_file"].as_str().unwrap())
+            .into_iter()
+            .collect();
+        let not_sent: BTreeSet<u64> = sf_rows(s["error_file"].as_str().unwrap())
+            .into_iter()
+            .collect();
+        assert!(!sent.is_empty() && !not_sent.is_empty());
+        assert!(sent.is_disjoint(&not_sent));
+        assert_eq!(
+            (sent.len() + not_sent.len()) as u64,
+            rows,
+            "every row in exactly one file"
+        );
+        let count = syncstudio(
+            home,
+            &[
+                "query",
+                "Play",
+                "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
+            ],
+        );
+        assert_eq!(
+            text(&count.stdout).trim(),
+            sent.len().to_string(),
+            "the org holds exactly the rows reported sent"
+        );
+        assert!(column(s["error_file"].as_str().unwrap(), "sf__Error")[0].contains("not sent"));
+        // A cancelled run can be resumed: the rows not sent go now.
+        let o = syncstudio(home, &["runs", "resume", &run, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let done = summary(&o);
+        assert_eq!(
+            (done["status"].as_str(), done["succeeded"].as_u64()),
+            (Some("completed"), Some(rows))
+        );
+        let count = syncstudio(
+            home,
+            &[
+                "query",
+                "Play",
+                "SELECT COUNT() FROM Lead WHERE Company = 'Stop Co'",
+            ],
+        );
+        assert_eq!(text(&count.stdout).trim(), rows.to_string());
+    }
 }
 
 #[test]
