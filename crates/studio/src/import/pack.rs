@@ -77,6 +77,9 @@ impl Packed {
 struct RowValues<'a> {
     columns: &'a [(String, Option<String>)],
     set: Vec<(usize, &'a str, Val<'a>)>,
+    /// A value with no column (never, as `Packer::new` makes them): the
+    /// row is refused rather than sent without it.
+    unplaced: Option<&'a str>,
 }
 
 impl<'a> Values<'a> for RowValues<'a> {
@@ -90,8 +93,7 @@ impl<'a> Values<'a> for RowValues<'a> {
             .iter()
             .position(|(n, p)| n == name && p.as_deref() == parent)
         else {
-            // Every value a plan sets has its column (`Packer::new`).
-            debug_assert!(false, "no column for {name}");
+            self.unplaced = Some(name);
             return;
         };
         match self.set.iter_mut().find(|(_, n, _)| *n == name) {
@@ -179,8 +181,14 @@ impl Packer {
         let mut values = RowValues {
             columns: &self.columns,
             set: Vec::with_capacity(self.columns.len()),
+            unplaced: None,
         };
         self.plan.values(&row.cells, &mut values)?;
+        if let Some(name) = values.unplaced {
+            return Err(format!(
+                "{name} has no column in the Bulk job (a bug in Sync Studio; nothing was sent for this row)"
+            ));
+        }
         let start = (into.sent.bytes.len(), into.csv.len());
         self.write(row, &values.set, into).map_err(|e| {
             into.sent.bytes.truncate(start.0);
