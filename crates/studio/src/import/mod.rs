@@ -707,6 +707,24 @@ const JOBS_IN_FLIGHT: usize = 3;
 /// for rows a row lock held (by index, with their answers).
 type Answered = salesforce::Result<(settle::Sent, settle::Settled, Vec<(usize, RowOutcome)>)>;
 
+/// Why a Bulk part was not launched. A part whose data was uploaded but
+/// whose close failed names its job: a close whose answer was lost may
+/// have reached the org all the same, which then processes the job, so
+/// its rows are neither settled nor sent again until the job is read.
+struct NotLaunched {
+    error: salesforce::Error,
+    unclosed: Option<String>,
+}
+
+impl From<salesforce::Error> for NotLaunched {
+    fn from(error: salesforce::Error) -> NotLaunched {
+        NotLaunched {
+            error,
+            unclosed: None,
+        }
+    }
+}
+
 /// A Bulk job sent and closed, its rows waiting for its results.
 struct Launched {
     job: String,
@@ -1217,9 +1235,13 @@ impl Studio {
                             land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
                         }
                     }
-                    Err(e) => {
-                        results.not_sent_packed(&mut summary, &rows, &e)?;
-                        failure = Some(e.into());
+                    Err(NotLaunched { error, unclosed }) => {
+                        match unclosed {
+                            // Read back by a resume (see NotLaunched).
+                            Some(job) => stuck.push((lines, job)),
+                            None => results.not_sent_packed(&mut summary, &rows, &error)?,
+                        }
+                        failure = Some(error.into());
                     }
                 }
                 report!();
@@ -1378,9 +1400,13 @@ impl Studio {
                             land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
                         }
                     }
-                    Err(e) => {
-                        results.not_sent(&mut summary, sending, &e)?;
-                        failure = Some(e.into());
+                    Err(NotLaunched { error, unclosed }) => {
+                        match unclosed {
+                            // Read back by a resume (see NotLaunched).
+                            Some(job) => stuck.push((lines, job)),
+                            None => results.not_sent(&mut summary, sending, &error)?,
+                        }
+                        failure = Some(error.into());
                     }
                 }
             } else {
@@ -1755,7 +1781,10 @@ impl Studio {
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
-        let (job, columns, keys) = self.launch_bulk_part(client, plan, batch, on_job).await?;
+        let (job, columns, keys) = self
+            .launch_bulk_part(client, plan, batch, on_job)
+            .await
+            .map_err(|failed| failed.error)?;
         bulk_outcomes(client, &job, &columns, keys).await
     }
 
@@ -1767,7 +1796,7 @@ impl Studio {
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
-    ) -> salesforce::Result<(String, Vec<String>, Vec<bulk_csv::Key>)> {
+    ) -> std::result::Result<(String, Vec<String>, Vec<bulk_csv::Key>), NotLaunched> {
         let columns = bulk_csv::columns(plan, batch);
         let (data, keys) = bulk_csv::write(&columns, batch)
             .map_err(|e| salesforce::Error::Local(format!("building the Bulk CSV: {e}")))?;
@@ -1786,7 +1815,7 @@ impl Studio {
         data: &[u8],
         rows: usize,
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
-    ) -> salesforce::Result<String> {
+    ) -> std::result::Result<String, NotLaunched> {
         let spec = salesforce::Ingest {
             object: plan.object.clone(),
             operation: match plan.operation {
@@ -1814,14 +1843,19 @@ impl Studio {
                     // again in a new one, never twice in this one.
                     let _ = client.bulk_set_state(&job, "Aborted").await;
                     if attempt >= UPLOAD_ATTEMPTS || !upload_may_go_again(&e) {
-                        return Err(e);
+                        return Err(e.into());
                     }
                     tracing::warn!(job = %job, "the upload failed ({e}); the part goes in a new job");
                 }
             }
         };
-        client.bulk_close(&job).await?;
-        Ok(job)
+        match client.bulk_close(&job).await {
+            Ok(()) => Ok(job),
+            Err(error) => Err(NotLaunched {
+                error,
+                unclosed: Some(job),
+            }),
+        }
     }
 
     /// Waits for a job sent before and settles its rows, reading the next
