@@ -18,4 +18,13 @@ exec dbus-run-session -- bash -c '
   # and only it, at the private folder. Its password guards nothing here
   # that the folder permissions do not already.
   export $(printf syncstudio-playground | XDG_DATA_HOME="$dir" gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)
+  # The daemon takes its name on the bus a moment after it returns. Asked
+  # for the secrets service before then, D-Bus would start a second one,
+  # on the default keyrings (the login keyring, with its password prompt).
+  for _ in $(seq 200); do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+      grep -q "boolean true" && break
+    sleep 0.05
+  done
   exec "$@"' _ "$dir" "$@"

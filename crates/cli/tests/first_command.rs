@@ -92,7 +92,12 @@ fn a_private_keyring_keeps_tokens_where_a_login_keyring_has_another_password() {
     // A second session finds the tokens the first one kept.
     let test = in_private_session(&home, &data, &["connections", "test", "Playground"], "");
     assert!(test.status.success(), "{}", text(&test.stderr));
-    assert!(text(&test.stdout).starts_with("ok Playground"));
+    assert!(
+        text(&test.stdout).starts_with("ok Playground"),
+        "{} {}",
+        text(&test.stdout),
+        text(&test.stderr)
+    );
     assert!(
         data.join("keyring/keyrings").is_dir(),
         "the private keyring lives in the data folder"
