@@ -216,15 +216,8 @@ pub fn finish(
     }
     Ok(match summary.status {
         RunStatus::Failed => {
-            // Rows of Bulk jobs whose outcome could not be read are in no
-            // file yet: the resume reads those jobs back.
-            let settled = summary.succeeded + summary.failed + summary.unknown;
-            let in_jobs = match summary.rows.saturating_sub(settled) {
-                0 => String::new(),
-                n => format!(" {n} rows are in Bulk jobs not read back yet."),
-            };
             crate::output::note(format!(
-                "syncstudio: the run stopped: {}. Rows not sent are in the error file.{in_jobs} `syncstudio runs resume {}` finishes the run.",
+                "syncstudio: the run stopped: {}. Rows not sent are in the error file; `syncstudio runs resume {}` finishes the run.",
                 error.unwrap_or("see the log"),
                 summary.run
             ));

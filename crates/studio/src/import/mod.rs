@@ -1471,7 +1471,15 @@ impl Studio {
             drop(before_log);
             resume::forget_before(&folder);
         }
-        let error = failure.as_ref().map(|e| e.to_string());
+        // Rows of jobs whose outcome could not be read are in no result
+        // file yet: the error says so, for every front end.
+        let in_jobs: usize = stuck.iter().map(|(lines, _)| lines.len()).sum();
+        let error = failure.as_ref().map(|e| match in_jobs {
+            0 => e.to_string(),
+            n => format!(
+                "{e}; {n} rows are in Bulk jobs not read back yet (resuming the run reads them)"
+            ),
+        });
         self.save_run(&summary, error.as_deref(), true)?;
         host.progress(&RunProgress {
             run: summary.run.clone(),
