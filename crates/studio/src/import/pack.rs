@@ -54,18 +54,6 @@ impl Packed {
         &self.sent.lines
     }
 
-    /// Room for `rows` rows the size of `like`'s, made at once: a job's
-    /// rows come in chunks, and growing by doubling would leave copies of
-    /// them behind in memory.
-    pub(crate) fn reserve_like(&mut self, like: &Packed, rows: usize) {
-        let per_row = |bytes: usize| bytes.div_ceil(like.len().max(1)) * rows;
-        self.sent.bytes.reserve(per_row(like.sent.bytes.len()));
-        self.sent.lines.reserve(rows);
-        self.sent.ends.reserve(rows);
-        self.csv.reserve(per_row(like.csv.len()));
-        self.keys.reserve(rows);
-    }
-
     pub(crate) fn append(&mut self, other: Packed) {
         self.sent.append(other.sent);
         self.csv.extend_from_slice(&other.csv);
@@ -73,12 +61,17 @@ impl Packed {
     }
 }
 
-/// One row's values, in the order set, each with its column.
+/// One row's values, each with its column. `Plan::new` lets each field be
+/// set once, and `Plan::values` hands them over in the order of the plan's
+/// columns then constants, the order of the packer's columns: so each
+/// value's column is the one after the last, and the values stay in
+/// column order.
 struct RowValues<'a> {
     columns: &'a [(String, Option<String>)],
     set: Vec<(usize, &'a str, Val<'a>)>,
-    /// A value with no column (never, as `Packer::new` makes them): the
-    /// row is refused rather than sent without it.
+    /// A value out of that order, or with no column (never, with the
+    /// columns `Packer::new` makes): the row is refused rather than sent
+    /// without it.
     unplaced: Option<&'a str>,
 }
 
@@ -88,18 +81,15 @@ impl<'a> Values<'a> for RowValues<'a> {
             Val::Parent(field, _) => Some(*field),
             _ => None,
         };
-        let Some(column) = self
-            .columns
+        let from = self.set.last().map_or(0, |(c, _, _)| c + 1);
+        let Some(column) = self.columns[from..]
             .iter()
             .position(|(n, p)| n == name && p.as_deref() == parent)
         else {
             self.unplaced = Some(name);
             return;
         };
-        match self.set.iter_mut().find(|(_, n, _)| *n == name) {
-            Some(entry) => *entry = (column, name, value),
-            None => self.set.push((column, name, value)),
-        }
+        self.set.push((from + column, name, value));
     }
 
     fn has(&self, name: &str) -> bool {
@@ -124,7 +114,6 @@ impl Packer {
         if plan.operation != Operation::Insert {
             return None;
         }
-        let mut columns: Vec<(String, Option<String>)> = vec![];
         let fields = plan.columns.iter().filter_map(|c| match &c.target {
             Target::Field(i) => Some((plan.fields[*i].name.clone(), None)),
             Target::Lookup {
@@ -138,11 +127,8 @@ impl Packer {
             .constants
             .iter()
             .map(|(i, _)| (plan.fields[*i].name.clone(), None));
-        for column in fields.chain(constants) {
-            if !columns.contains(&column) {
-                columns.push(column);
-            }
-        }
+        // Each field once: Plan::new refuses a field set twice.
+        let columns = fields.chain(constants).collect();
         Some(Packer {
             plan,
             keep,
@@ -186,7 +172,7 @@ impl Packer {
         self.plan.values(&row.cells, &mut values)?;
         if let Some(name) = values.unplaced {
             return Err(format!(
-                "{name} has no column in the Bulk job (a bug in Sync Studio; nothing was sent for this row)"
+                "{name} has no place in the Bulk job's columns (a bug in Sync Studio; nothing was sent for this row)"
             ));
         }
         let start = (into.sent.bytes.len(), into.csv.len());
@@ -204,10 +190,11 @@ impl Packer {
         undo::after_image(bytes, set.iter().map(|(_, name, v)| (*name, v)))?;
         let after = bytes.len();
         let mut key = KeyHasher::new();
+        // The values are in column order (see RowValues).
+        let mut values = set.iter().peekable();
         for column in 0..self.columns.len() {
-            let text = set
-                .iter()
-                .find(|(c, _, _)| *c == column)
+            let text = values
+                .next_if(|(c, _, _)| *c == column)
                 .map(|(_, _, v)| cell(v))
                 .unwrap_or_default();
             key.cell(&text);

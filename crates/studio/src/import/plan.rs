@@ -659,8 +659,9 @@ impl Val<'_> {
     }
 }
 
-/// What takes a row's values (`Plan::values`): a value set again replaces
-/// the one before, where it was.
+/// What takes a row's values (`Plan::values`): each field once (`Plan::new`
+/// refuses a field two columns or a column and a constant set), in the
+/// order of the plan's columns, then its constants.
 pub(crate) trait Values<'a> {
     fn set(&mut self, name: &'a str, value: Val<'a>);
     fn has(&self, name: &str) -> bool;
