@@ -312,6 +312,19 @@ impl Results {
         Ok(())
     }
 
+    /// A Bulk part's rows a failure kept from being sent.
+    fn part_not_sent(
+        &mut self,
+        summary: &mut RunSummary,
+        part: Part,
+        why: &dyn std::fmt::Display,
+    ) -> Result<()> {
+        match part {
+            Part::Records(rows, _) => self.not_sent(summary, rows, why),
+            Part::Packed(rows, _) => self.not_sent_packed(summary, &rows, why),
+        }
+    }
+
     /// Packed rows a stop or a failure kept from being sent (as `not_sent`).
     fn not_sent_packed(
         &mut self,
@@ -721,6 +734,33 @@ impl From<salesforce::Error> for NotLaunched {
     }
 }
 
+/// The rows of one Bulk job: records (with what each replaces, for
+/// undo), or rows of a Bulk insert packed as read (with their packer).
+enum Part {
+    Records(Batch, Vec<lookup::Existing>),
+    Packed(pack::Packed, std::sync::Arc<pack::Packer>),
+}
+
+impl Part {
+    /// The records the part writes by Id or external id (an update's or
+    /// an upsert's).
+    fn keys_written(&self, plan: &Plan) -> std::collections::HashSet<String> {
+        match self {
+            Part::Records(rows, _) => keys_of(plan, rows),
+            // Inserts only.
+            Part::Packed(..) => Default::default(),
+        }
+    }
+
+    /// The rows made compact while their job runs (`settle::Sent`).
+    fn into_sent(self, plan: &Plan, keep: &[usize]) -> Result<settle::Sent> {
+        match self {
+            Part::Records(rows, before) => settle::Sent::new(plan, keep, rows, before),
+            Part::Packed(rows, _) => Ok(rows.sent),
+        }
+    }
+}
+
 /// A Bulk job sent and closed, its rows waiting for its results.
 struct Launched {
     job: String,
@@ -1095,6 +1135,57 @@ impl Studio {
                 });
             }};
         }
+        // Sends a part as a Bulk job, while the org still works on the
+        // jobs before: all are in flight until settled, and the oldest is
+        // waited for when JOBS_IN_FLIGHT are. A part is marked once its job
+        // is open: until its data is sent, a resume sends its rows again
+        // whether they are marked or not.
+        macro_rules! launch {
+            ($part:expr, $lines:expr) => {{
+                let mut part: Part = $part;
+                let lines: Vec<u64> = $lines;
+                let on_job = |job: &str| {
+                    let mut parts = in_flight_parts(&stuck, &outstanding);
+                    parts.push((&lines[..], Some(job)));
+                    resume::mark_in_flight(&folder, &parts)
+                };
+                match self.launch_part(&client, &plan, &mut part, &on_job).await {
+                    Ok((job, columns, row_keys)) => {
+                        let keys = part.keys_written(&plan);
+                        let (plan_, keep) = (plan.clone(), results.keep.clone());
+                        // Made compact while the org works on the job.
+                        let answers = settle_beside(
+                            &client,
+                            &job,
+                            columns,
+                            row_keys,
+                            plan.operation,
+                            !spec.dry_run,
+                            move || part.into_sent(&plan_, &keep),
+                        );
+                        outstanding.push_back(Launched {
+                            job,
+                            answers: Some(answers),
+                            keys,
+                            lines,
+                        });
+                        if outstanding.len() >= JOBS_IN_FLIGHT
+                            && let Some(earlier) = outstanding.pop_front()
+                        {
+                            land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
+                        }
+                    }
+                    Err(NotLaunched { error, unclosed }) => {
+                        match unclosed {
+                            // Read back by a resume (see NotLaunched).
+                            Some(job) => stuck.push((lines, job)),
+                            None => results.part_not_sent(&mut summary, part, &error)?,
+                        }
+                        failure = Some(error.into());
+                    }
+                }
+            }};
+        }
         while !intake.done || read.len() > 0 || !outstanding.is_empty() {
             intake
                 .fill(batch, &mut read, &mut summary, &mut results)
@@ -1197,49 +1288,7 @@ impl Studio {
                 // A Bulk insert's rows, packed as read: sent as they are.
                 let rows = std::mem::take(&mut read.packed);
                 let lines = rows.lines().to_vec();
-                let data = packer.csv(&rows);
-                let on_job = |job: &str| {
-                    let mut parts = in_flight_parts(&stuck, &outstanding);
-                    parts.push((&lines[..], Some(job)));
-                    resume::mark_in_flight(&folder, &parts)
-                };
-                let launched = self
-                    .launch_bulk_job(&client, &plan, &data, rows.len(), &on_job)
-                    .await;
-                drop(data);
-                match launched {
-                    Ok(job) => {
-                        let (sent, keys) = (rows.sent, rows.keys);
-                        let answers = settle_beside(
-                            &client,
-                            &job,
-                            packer.columns(),
-                            keys,
-                            plan.operation,
-                            !spec.dry_run,
-                            move || Ok(sent),
-                        );
-                        outstanding.push_back(Launched {
-                            job,
-                            answers: Some(answers),
-                            keys: Default::default(),
-                            lines,
-                        });
-                        if outstanding.len() >= JOBS_IN_FLIGHT
-                            && let Some(earlier) = outstanding.pop_front()
-                        {
-                            land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
-                        }
-                    }
-                    Err(NotLaunched { error, unclosed }) => {
-                        match unclosed {
-                            // Read back by a resume (see NotLaunched).
-                            Some(job) => stuck.push((lines, job)),
-                            None => results.not_sent_packed(&mut summary, &rows, &error)?,
-                        }
-                        failure = Some(error.into());
-                    }
-                }
+                launch!(Part::Packed(rows, packer.clone()), lines);
                 report!();
                 continue;
             }
@@ -1358,53 +1407,7 @@ impl Studio {
                 log.keep(&lines, &before)?;
             }
             if bulk {
-                // Sent while the org still works on the jobs before: all
-                // are in flight until settled. A part is marked once its
-                // job is open: until its data is sent, a resume sends its
-                // rows again whether they are marked or not.
-                let on_job = |job: &str| {
-                    let mut parts = in_flight_parts(&stuck, &outstanding);
-                    parts.push((&lines[..], Some(job)));
-                    resume::mark_in_flight(&folder, &parts)
-                };
-                match self
-                    .launch_bulk_part(&client, &plan, &sending, &on_job)
-                    .await
-                {
-                    Ok((job, columns, row_keys)) => {
-                        let keys = keys_of(&plan, &sending);
-                        let (plan_, keep) = (plan.clone(), results.keep.clone());
-                        // Compact while the org works on the job.
-                        let answers = settle_beside(
-                            &client,
-                            &job,
-                            columns,
-                            row_keys,
-                            plan.operation,
-                            !spec.dry_run,
-                            move || settle::Sent::new(&plan_, &keep, sending, before),
-                        );
-                        outstanding.push_back(Launched {
-                            job,
-                            answers: Some(answers),
-                            keys,
-                            lines,
-                        });
-                        if outstanding.len() >= JOBS_IN_FLIGHT
-                            && let Some(earlier) = outstanding.pop_front()
-                        {
-                            land!(earlier, (!intake.done).then_some((&mut intake, &mut read)));
-                        }
-                    }
-                    Err(NotLaunched { error, unclosed }) => {
-                        match unclosed {
-                            // Read back by a resume (see NotLaunched).
-                            Some(job) => stuck.push((lines, job)),
-                            None => results.not_sent(&mut summary, sending, &error)?,
-                        }
-                        failure = Some(error.into());
-                    }
-                }
+                launch!(Part::Records(sending, before), lines);
             } else {
                 resume::mark_in_flight(&folder, &[(&lines[..], None)])?;
                 // While the request is answered, the next batch is read.
@@ -1786,15 +1789,35 @@ impl Studio {
         on_job: &(dyn Fn(&str) -> Result<()> + Sync),
     ) -> salesforce::Result<Vec<RowOutcome>> {
         let (job, columns, keys) = self
-            .launch_bulk_part(client, plan, batch, on_job)
+            .launch_records(client, plan, batch, on_job)
             .await
             .map_err(|failed| failed.error)?;
         bulk_outcomes(client, &job, &columns, keys).await
     }
 
-    /// Opens a Bulk API 2.0 job for the batch, uploads it and closes it;
+    /// Opens a Bulk API 2.0 job for the part, uploads it and closes it;
     /// answers the job, the columns sent and each row's `Matcher` key.
-    async fn launch_bulk_part(
+    async fn launch_part(
+        &self,
+        client: &salesforce::Client,
+        plan: &Plan,
+        part: &mut Part,
+        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
+    ) -> std::result::Result<(String, Vec<String>, Vec<bulk_csv::Key>), NotLaunched> {
+        match part {
+            Part::Records(rows, _) => self.launch_records(client, plan, rows, on_job).await,
+            Part::Packed(rows, packer) => {
+                let data = packer.csv(rows);
+                let job = self
+                    .launch_bulk_job(client, plan, &data, rows.len(), on_job)
+                    .await?;
+                Ok((job, packer.columns(), std::mem::take(&mut rows.keys)))
+            }
+        }
+    }
+
+    /// `launch_part` for records.
+    async fn launch_records(
         &self,
         client: &salesforce::Client,
         plan: &Plan,
