@@ -8,8 +8,7 @@ mod common;
 use common::*;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 #[test]
 fn an_upsert_under_faults_writes_every_row_once_and_exactly() {
@@ -103,20 +102,12 @@ fn insert_closing_under(
     );
     let o = syncstudio(
         &home,
-        &[
-            "import",
-            "Play",
-            "--object",
+        &import_args(
             "Contact",
-            "--operation",
             "insert",
-            "--api",
-            "bulk",
-            "--format",
-            "json",
-            "--file",
-            file.to_str().unwrap(),
-        ],
+            &file,
+            &["--api", "bulk", "--format", "json"],
+        ),
     );
     (home, org, o)
 }
@@ -210,35 +201,17 @@ fn under_faults(api: &str, route: &str, operation: &str) {
         "lock-row",
         serde_json::json!({"object": "Contact", "probability": 0.01}),
     );
-    let mut child = Command::new(BIN)
-        .args([
-            "import",
-            "Play",
-            "--object",
-            "Contact",
-            "--operation",
-            operation,
-            "--api",
-            api,
-            "--format",
-            "json",
-            "--file",
-        ])
-        .arg(&file)
-        .args(if operation == "upsert" {
-            &["--external-id", "ERP_Id__c"][..]
-        } else {
-            &[]
-        })
-        .env("SYNCSTUDIO_HOME", &home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    assert!(first.starts_with("run "), "{first}");
+    let mut extra = vec!["--api", api, "--format", "json"];
+    if operation == "upsert" {
+        extra.extend(["--external-id", "ERP_Id__c"]);
+    }
+    let Started {
+        mut child, mut out, ..
+    } = start_run(
+        &home,
+        &import_args("Contact", operation, &file, &extra),
+        Stdio::piped(),
+    );
     // Every session expires while the run is under way.
     std::thread::sleep(std::time::Duration::from_millis(300));
     control(&org.url, "POST", "tokens/expire", serde_json::Value::Null);

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -385,29 +384,16 @@ fn leads_to_stop(tag: &str, rows: u64) -> (PathBuf, Playground, PathBuf) {
 /// has every row in exactly one result file, the org exactly the rows
 /// reported sent, and its resume sends the rest.
 fn stop_import(home: &Path, file: &Path, rows: u64, args: &[&str], signal: &str, status: &str) {
-    let mut child = Command::new(BIN)
-        .args([
-            "import",
-            "Play",
-            "--object",
-            "Lead",
-            "--operation",
-            "insert",
-            "--format",
-            "json",
-            "--file",
-        ])
-        .arg(file)
-        .args(args)
-        .env("SYNCSTUDIO_HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let run = first.trim().strip_prefix("run ").unwrap().to_string();
+    let extra = [&["--format", "json"][..], args].concat();
+    let Started {
+        mut child,
+        mut out,
+        run,
+    } = start_run(
+        home,
+        &import_args("Lead", "insert", file, &extra),
+        Stdio::piped(),
+    );
     // Stop it once some rows are written (however slow the machine).
     let ok = home.join("runs").join(&run).join("success.csv");
     let started = std::time::Instant::now();

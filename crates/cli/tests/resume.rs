@@ -6,9 +6,8 @@ mod common;
 use common::*;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// Moments spread over `span_ms`, the same every run (a fixed LCG).
@@ -38,22 +37,8 @@ fn kill_then_resume_in_flight(
     args: &[&str],
     after_ms: u64,
 ) -> (serde_json::Value, bool, bool) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--format", "json"])
-        .env("SYNCSTUDIO_HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let run = first
-        .trim()
-        .strip_prefix("run ")
-        .expect("the run line")
-        .to_string();
+    let Started { mut child, run, .. } =
+        start_run(home, &[args, &["--format", "json"]].concat(), Stdio::null());
     std::thread::sleep(Duration::from_millis(after_ms));
     let _ = child.kill();
     child.wait().unwrap();

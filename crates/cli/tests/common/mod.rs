@@ -67,6 +67,57 @@ pub fn syncstudio(home: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `import Play --object OBJECT --operation OPERATION --file FILE`, then
+/// `extra`: an import into the connection the suites add as `Play`.
+pub fn import_args<'a>(
+    object: &'a str,
+    operation: &'a str,
+    file: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "import",
+        "Play",
+        "--object",
+        object,
+        "--operation",
+        operation,
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A run started in the background, once it printed its `run ID` line.
+pub struct Started {
+    pub child: Child,
+    /// The rest of its stdout.
+    pub out: BufReader<std::process::ChildStdout>,
+    pub run: String,
+}
+
+/// Starts `syncstudio ARGS` (stdout piped, stderr to `stderr`) and waits
+/// for the run line it prints first.
+pub fn start_run(home: &Path, args: &[&str], stderr: Stdio) -> Started {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("SYNCSTUDIO_HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let run = first
+        .trim()
+        .strip_prefix("run ")
+        .unwrap_or_else(|| panic!("the run line, not {first:?}"))
+        .to_string();
+    Started { child, out, run }
+}
+
 pub fn play(url: &str, choice: Choice) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
