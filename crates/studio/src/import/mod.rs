@@ -640,6 +640,10 @@ impl Intake<'_> {
                 Some(ReadRow::Packed(rows)) => {
                     // Packed only on a first run: none settled, none in flight.
                     summary.rows += rows.len() as u64;
+                    if read.packed.is_empty() {
+                        // Chunks of READ_CHUNK rows: the last may overrun the batch.
+                        read.packed.reserve_like(&rows, batch + READ_CHUNK);
+                    }
                     read.packed.append(rows);
                 }
                 Some(ReadRow::Bad(bad)) if self.was_settled(bad.line) => {}
