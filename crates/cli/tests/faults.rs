@@ -72,12 +72,50 @@ fn a_bulk_insert_whose_close_is_never_answered_is_read_back_on_resume() {
         "the user is told the job is not settled: {}",
         text(&o.stderr)
     );
-    let run = text(&o.stdout)
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("run "))
-        .expect("the run line")
-        .to_string();
+    let run = run_line(&o);
+    control(&org.url, "DELETE", "faults", serde_json::Value::Null);
+    let o = syncstudio(&home, &["runs", "resume", &run, "--format", "json"]);
+    every_row_once(&home, &o, rows);
+    drop(org);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// A job whose close never reached the org stays open; the resume aborts
+/// it and sends its rows in a new job, whose close is lost too: that job
+/// stays in flight in its turn (not its rows reported unknown), and the
+/// next resume sends them: every row once.
+#[test]
+fn a_job_sent_again_by_a_resume_whose_close_is_lost_is_read_back_by_the_next() {
+    let rows = 20_000;
+    // Each close is sent five times (four retries), all dropped unseen.
+    let closes_lost =
+        serde_json::json!({"route": "jobs", "method": "PATCH", "kind": "reset", "times": 5});
+    let (home, org, o) = insert_closing_under(
+        "faults-close-lost-twice",
+        rows,
+        serde_json::json!([closes_lost]),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let run = run_line(&o);
+    // The resume's abort of the open job goes through; its new job's
+    // closes are lost.
+    control(
+        &org.url,
+        "POST",
+        "faults",
+        serde_json::json!({"rules": [
+            {"route": "jobs", "method": "PATCH", "kind": "pass", "times": 1},
+            closes_lost
+        ]}),
+    );
+    let o = syncstudio(&home, &["runs", "resume", &run, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert_eq!(
+        summary_of(&o)["unknown"],
+        0,
+        "nothing guessed: {}",
+        text(&o.stdout)
+    );
     control(&org.url, "DELETE", "faults", serde_json::Value::Null);
     let o = syncstudio(&home, &["runs", "resume", &run, "--format", "json"]);
     every_row_once(&home, &o, rows);

@@ -89,6 +89,16 @@ pub fn import_args<'a>(
     args
 }
 
+/// The run id a command printed as its first line (`run ID`).
+pub fn run_line(o: &Output) -> String {
+    text(&o.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run "))
+        .unwrap_or_else(|| panic!("the run line, not {:?}", text(&o.stdout)))
+        .to_string()
+}
+
 /// A run started in the background, once it printed its `run ID` line.
 pub struct Started {
     pub child: Child,

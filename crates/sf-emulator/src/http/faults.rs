@@ -25,6 +25,9 @@ pub enum FaultKind {
     ResetAfter,
     /// The request is delayed by `latencyMs`.
     Latency,
+    /// The request goes through untouched: with `times`, the rules after
+    /// this one skip that many matching requests.
+    Pass,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +148,7 @@ pub async fn inject(State(shared): State<Arc<Shared>>, req: Request, next: Next)
             }
             FaultKind::Reset => return dropped_connection(),
             FaultKind::ResetAfter => reset_after = true,
+            FaultKind::Pass => {}
         }
     }
     let response = next.run(req).await;

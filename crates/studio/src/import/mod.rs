@@ -1197,8 +1197,30 @@ impl Studio {
             let done = intake.done;
             if !read.bulk_in_flight.is_empty() && (done || read.pending.len() >= batch) {
                 // The Bulk jobs the run had open: their results, not a resend.
-                for (job, rows) in std::mem::take(&mut read.bulk_in_flight) {
-                    let answers = self.settle_bulk_job(&client, &plan, &rows, &job).await;
+                let open = std::mem::take(&mut read.bulk_in_flight);
+                // Listed in flight until their rows are on disk, each by
+                // the job its rows are in: a job still open is replaced by
+                // a new one, listed before its data is sent.
+                let listed: Vec<(Vec<u64>, String)> = open
+                    .iter()
+                    .map(|(job, rows)| (rows.iter().map(|(r, _)| r.line).collect(), job.clone()))
+                    .collect();
+                let listed = std::sync::Mutex::new(listed);
+                for (i, (job, rows)) in open.into_iter().enumerate() {
+                    let on_job = |new: &str| {
+                        let mut listed = listed.lock().expect("in-flight list");
+                        listed[i].1 = new.to_string();
+                        let mut parts = in_flight_parts(&stuck, &outstanding);
+                        parts.extend(
+                            listed
+                                .iter()
+                                .map(|(lines, job)| (&lines[..], Some(job.as_str()))),
+                        );
+                        resume::mark_in_flight(&folder, &parts)
+                    };
+                    let answers = self
+                        .settle_bulk_job(&client, &plan, &rows, &job, &on_job)
+                        .await;
                     match answers {
                         Ok(answers) => {
                             let mut sink = Sink {
@@ -1216,9 +1238,18 @@ impl Studio {
                                 .collect();
                             self.settle_rows(&plan, spec, &mut sink, rows, answers, before)?;
                         }
-                        Err(e) => {
+                        Err(NotLaunched {
+                            error,
+                            unclosed: Some(new),
+                        }) => {
+                            // Sent again, and closed or not (see NotLaunched).
+                            let lines = rows.iter().map(|(r, _)| r.line).collect();
+                            stuck.push((lines, new));
+                            failure.get_or_insert(error.into());
+                        }
+                        Err(NotLaunched { error, .. }) => {
                             let why = format!(
-                                "Bulk job {job} could not be read ({e}); look the record up before sending it again"
+                                "Bulk job {job} could not be read ({error}); look the record up before sending it again"
                             );
                             for (row, _) in rows {
                                 results.unknown(&mut summary, row.line, &row.cells, &why)?;
@@ -1784,21 +1815,6 @@ impl Studio {
         }
     }
 
-    /// One Bulk API 2.0 job for the batch, waited for.
-    async fn send_bulk_part(
-        &self,
-        client: &salesforce::Client,
-        plan: &Plan,
-        batch: &[(Row, serde_json::Map<String, Value>)],
-        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
-    ) -> salesforce::Result<Vec<RowOutcome>> {
-        let (job, columns, keys) = self
-            .launch_records(client, plan, batch, on_job)
-            .await
-            .map_err(|failed| failed.error)?;
-        bulk_outcomes(client, &job, &columns, keys).await
-    }
-
     /// Opens a Bulk API 2.0 job for the part, uploads it and closes it;
     /// answers the job, the columns sent and each row's `Matcher` key.
     async fn launch_part(
@@ -1947,14 +1963,16 @@ impl Studio {
     }
 
     /// The Bulk job a stopped run had open, settled: waited for when it
-    /// was complete, aborted and sent again when its upload was not.
+    /// was complete, aborted and sent again in a new job (`on_job` told of
+    /// it) when its upload was not.
     async fn settle_bulk_job(
         &self,
         client: &salesforce::Client,
         plan: &Plan,
         batch: &[(Row, serde_json::Map<String, Value>)],
         job: &str,
-    ) -> salesforce::Result<Vec<RowOutcome>> {
+        on_job: &(dyn Fn(&str) -> Result<()> + Sync),
+    ) -> std::result::Result<Vec<RowOutcome>, NotLaunched> {
         let info = client
             .request(
                 reqwest::Method::GET,
@@ -1964,14 +1982,16 @@ impl Studio {
             )
             .await?
             .unwrap_or(Value::Null);
-        if info["state"] == "Open" {
+        let (job, columns, keys) = if info["state"] == "Open" {
             // Its upload never finished: nothing of it was processed.
             client.bulk_set_state(job, "Aborted").await?;
-            return self.send_bulk_part(client, plan, batch, &|_| Ok(())).await;
-        }
-        let columns = bulk_csv::columns(plan, batch);
-        let keys = bulk_csv::keys(&columns, batch);
-        bulk_outcomes(client, job, &columns, keys).await
+            self.launch_records(client, plan, batch, on_job).await?
+        } else {
+            let columns = bulk_csv::columns(plan, batch);
+            let keys = bulk_csv::keys(&columns, batch);
+            (job.to_string(), columns, keys)
+        };
+        Ok(bulk_outcomes(client, &job, &columns, keys).await?)
     }
 }
 
