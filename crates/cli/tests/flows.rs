@@ -798,12 +798,7 @@ fn logging_flow(
 fn run_id(home: &std::path::Path, args: &[&str]) -> String {
     let o = syncstudio(home, args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    text(&o.stdout)
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("run "))
-        .unwrap()
-        .to_string()
+    run_line(&o)
 }
 
 /// `deleted` fires once per deletion and `restored` once per undelete, even

@@ -231,13 +231,7 @@ fn only_imports_that_wrote_can_be_undone() {
         ],
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let run = text(&o.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .strip_prefix("run ")
-        .unwrap()
-        .to_string();
+    let run = run_line(&o);
     let o = syncstudio(&home, &["runs", "undo", &run]);
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line(&o).contains("dry run"));
